@@ -15,14 +15,17 @@ const textEncoder = new TextEncoder();
 export function toAttribute(name: string, value: AttributeShorthand): Attribute {
   if (value instanceof Tensor) return { name, type: 'tensor', value };
   if (value instanceof Graph) return { name, type: 'graph', value };
-  if (typeof value === 'number') return Number.isInteger(value) ? { name, type: 'int', value } : { name, type: 'float', value };
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? { name, type: 'int', value } : { name, type: 'float', value };
   if (typeof value === 'string') return { name, type: 'string', value: textEncoder.encode(value) };
   if (Array.isArray(value)) {
     if (value.every((item) => typeof item === 'string')) {
       return { name, type: 'strings', value: (value as string[]).map((item) => textEncoder.encode(item)) };
     }
     const numbers = value as number[];
-    return numbers.every(Number.isInteger) ? { name, type: 'ints', value: numbers } : { name, type: 'floats', value: numbers };
+    return numbers.every(Number.isInteger)
+      ? { name, type: 'ints', value: numbers }
+      : { name, type: 'floats', value: numbers };
   }
   return { name, ...(value as AttributeValue) } as Attribute;
 }
@@ -71,7 +74,11 @@ export class GraphBuilder {
   }
 
   /** Add a node with one output and return it. */
-  op(opType: string, inputs: (Value | undefined)[], options: Omit<BuilderNodeOptions, 'outputs'> & { output?: string } = {}): Value {
+  op(
+    opType: string,
+    inputs: (Value | undefined)[],
+    options: Omit<BuilderNodeOptions, 'outputs'> & { output?: string } = {},
+  ): Value {
     const { output, ...rest } = options;
     return this.node(opType, inputs, { ...rest, ...(output ? { outputs: [output] } : {}) })[0]!;
   }

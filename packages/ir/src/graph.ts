@@ -1,5 +1,5 @@
 import { WhittleError } from '@whittle/spec';
-import { Node } from './node.js';
+import type { Node } from './node.js';
 import type { Tensor } from './tensor.js';
 import { Value } from './value.js';
 
@@ -78,7 +78,10 @@ export class Graph {
     if (!options.force) {
       for (const output of node.outputs) {
         if (output?.isUsed) {
-          throw new WhittleError('IR_VALUE_STILL_USED', `cannot remove ${node.describe()}: output '${output.name}' is still used`);
+          throw new WhittleError(
+            'IR_VALUE_STILL_USED',
+            `cannot remove ${node.describe()}: output '${output.name}' is still used`,
+          );
         }
       }
     }

@@ -136,16 +136,19 @@ export class Tensor {
    */
   toArray(): NumericArray {
     const bytes = this.bytes();
-    const constructor = typedArrayConstructorOf(this.dataType);
-    const size = constructor.BYTES_PER_ELEMENT;
+    const arrayType = typedArrayConstructorOf(this.dataType);
+    const size = arrayType.BYTES_PER_ELEMENT;
     const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
-    return new constructor(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
+    return new arrayType(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
   }
 
   /** Elements of a STRING tensor decoded as UTF-8. */
   strings(): string[] {
     if (!(this.data instanceof StringData)) {
-      throw new WhittleError('TENSOR_NOT_STRINGS', `tensor '${this.name}' of type ${dataTypeName(this.dataType)} has no strings`);
+      throw new WhittleError(
+        'TENSOR_NOT_STRINGS',
+        `tensor '${this.name}' of type ${dataTypeName(this.dataType)} has no strings`,
+      );
     }
     return this.data.strings.map((bytes) => textDecoder.decode(bytes));
   }

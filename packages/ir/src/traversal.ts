@@ -57,7 +57,10 @@ export function topologicalOrder(graph: Graph): Node[] | undefined {
       if (waiting[dependent] === 0) unlocked.push(dependent);
     }
     if (unlocked.length > 0) {
-      const rest = ready.slice(readyStart).concat(unlocked).sort((a, b) => a - b);
+      const rest = ready
+        .slice(readyStart)
+        .concat(unlocked)
+        .sort((a, b) => a - b);
       ready.length = readyStart;
       ready.push(...rest);
     }

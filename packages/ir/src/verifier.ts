@@ -93,7 +93,11 @@ function verifyGraph(graph: Graph, outerScope: ReadonlySet<Value>, diagnostics: 
       if (!input) return;
       const location = { ...nodeLocation(graph, node), value: input.name };
       if (!visible.has(input)) {
-        error(VerifierCodes.DANGLING_VALUE, `${node.describe()} reads '${input.name}', which no graph in scope defines`, location);
+        error(
+          VerifierCodes.DANGLING_VALUE,
+          `${node.describe()} reads '${input.name}', which no graph in scope defines`,
+          location,
+        );
       }
       if (!input.uses.some((use) => use.node === node && use.index === index)) {
         error(VerifierCodes.BROKEN_USE_LIST, `use of '${input.name}' by ${node.describe()} is not recorded`, location);

@@ -165,9 +165,13 @@ function convertGraph(proto: OnnxTypes.IGraphProto, path: string, outer: Lookup,
   const local = new Map<string, Value>();
   const define = (value: Value, location: Location) => {
     if (local.has(value.name)) {
-      throw new WhittleError(OnnxCodes.DUPLICATE_VALUE, `value name '${value.name}' is defined more than once in graph '${graph.name}'`, {
-        location,
-      });
+      throw new WhittleError(
+        OnnxCodes.DUPLICATE_VALUE,
+        `value name '${value.name}' is defined more than once in graph '${graph.name}'`,
+        {
+          location,
+        },
+      );
     }
     local.set(value.name, value);
   };
@@ -232,7 +236,13 @@ function convertGraph(proto: OnnxTypes.IGraphProto, path: string, outer: Lookup,
     }
     (nodeProto.attribute ?? []).forEach((attributeProto, attributeIndex) => {
       const attributePath = childPath(nodePath, 5, attributeIndex);
-      const attribute = convertAttribute(attributeProto, attributePath, lookup, state, where({ node: node.name || `#${index}` }));
+      const attribute = convertAttribute(
+        attributeProto,
+        attributePath,
+        lookup,
+        state,
+        where({ node: node.name || `#${index}` }),
+      );
       node.attributes.set(attribute.name, attribute);
     });
     graph.appendNode(node);
@@ -271,9 +281,13 @@ function convertGraph(proto: OnnxTypes.IGraphProto, path: string, outer: Lookup,
   claimUnknown(state, path, graph.carried);
   if (!isTopologicallySorted(graph)) {
     if (!topologicalOrder(graph)) {
-      throw new WhittleError(OnnxCodes.GRAPH_CYCLE, `graph '${graph.name}' has a cycle: some node depends on its own output`, {
-        location: where(),
-      });
+      throw new WhittleError(
+        OnnxCodes.GRAPH_CYCLE,
+        `graph '${graph.name}' has a cycle: some node depends on its own output`,
+        {
+          location: where(),
+        },
+      );
     }
     state.diagnostics.push({
       code: OnnxCodes.NOT_TOPOLOGICAL,
@@ -327,7 +341,9 @@ function convertAttribute(
 ): Attribute {
   const name = proto.name ?? '';
   const type = proto.type ? ATTRIBUTE_TYPES[proto.type] : inferAttributeType(proto);
-  const base: { name: string; docString?: string; referenceName?: string; carried?: Record<string, unknown> } = { name };
+  const base: { name: string; docString?: string; referenceName?: string; carried?: Record<string, unknown> } = {
+    name,
+  };
   if (proto.docString) base.docString = proto.docString;
   if (proto.refAttrName) base.referenceName = proto.refAttrName;
   if (!proto.type) base.carried = { 'onnx.typeUnset': true };
@@ -370,7 +386,9 @@ function convertAttribute(
         return {
           ...base,
           type,
-          value: (proto.graphs ?? []).map((graphProto, index) => convertGraph(graphProto, childPath(path, 11, index), lookup, state)),
+          value: (proto.graphs ?? []).map((graphProto, index) =>
+            convertGraph(graphProto, childPath(path, 11, index), lookup, state),
+          ),
         };
       case 'sparse-tensor':
         return { ...base, type, value: proto.sparseTensor };
@@ -379,7 +397,11 @@ function convertAttribute(
       case 'type':
         return { ...base, type, value: valueTypeFromProto(proto.tp) ?? { kind: 'other', payload: {} } };
       case 'types':
-        return { ...base, type, value: (proto.typeProtos ?? []).map((item) => valueTypeFromProto(item) ?? { kind: 'other', payload: {} }) };
+        return {
+          ...base,
+          type,
+          value: (proto.typeProtos ?? []).map((item) => valueTypeFromProto(item) ?? { kind: 'other', payload: {} }),
+        };
       default:
         if (proto.refAttrName) return { ...base, type: 'reference', value: undefined };
         throw new WhittleError(OnnxCodes.INVALID_ATTRIBUTE, `attribute '${name}' has no value and no known type`, {

@@ -57,9 +57,13 @@ export function encodeModelPieces(model: Model, options: EncodeOptions = {}): En
   list.addMessage(7, encodeGraph(model.graph, options));
   const tail: OnnxTypes.IModelProto = {};
   if (model.opsetImports.length > 0) {
-    tail.opsetImport = model.opsetImports.map((entry) => ({ ...(entry.domain ? { domain: entry.domain } : {}), version: entry.version }));
+    tail.opsetImport = model.opsetImports.map((entry) => ({
+      ...(entry.domain ? { domain: entry.domain } : {}),
+      version: entry.version,
+    }));
   }
-  if (model.metadata.length > 0) tail.metadataProps = model.metadata.map((entry) => ({ key: entry.key, value: entry.value }));
+  if (model.metadata.length > 0)
+    tail.metadataProps = model.metadata.map((entry) => ({ key: entry.key, value: entry.value }));
   list.add(onnx.ModelProto.encode(tail).finish());
   for (const field of (model.carried[CarriedKeys.trainingInfo] as Uint8Array[] | undefined) ?? []) list.add(field);
   for (const field of (model.carried[CarriedKeys.functions] as Uint8Array[] | undefined) ?? []) list.add(field);
@@ -106,7 +110,8 @@ function encodeGraph(graph: Graph, options: EncodeOptions): EncodedMessage {
       ...(annotations ? { quantizationAnnotation: annotations } : {}),
     }).finish(),
   );
-  for (const field of (graph.carried[CarriedKeys.sparseInitializers] as Uint8Array[] | undefined) ?? []) list.add(field);
+  for (const field of (graph.carried[CarriedKeys.sparseInitializers] as Uint8Array[] | undefined) ?? [])
+    list.add(field);
   list.addUnknown(graph.carried);
   return list;
 }
@@ -187,8 +192,10 @@ function encodeAttribute(attribute: Attribute, options: EncodeOptions): EncodedM
   list.add(onnx.AttributeProto.encode(scalar).finish());
   if (attribute.type === 'tensor') list.addMessage(5, encodeTensor(attribute.value, options));
   if (attribute.type === 'graph') list.addMessage(6, encodeGraph(attribute.value, options));
-  if (attribute.type === 'tensors') for (const tensor of attribute.value) list.addMessage(10, encodeTensor(tensor, options));
-  if (attribute.type === 'graphs') for (const graph of attribute.value) list.addMessage(11, encodeGraph(graph, options));
+  if (attribute.type === 'tensors')
+    for (const tensor of attribute.value) list.addMessage(10, encodeTensor(tensor, options));
+  if (attribute.type === 'graphs')
+    for (const graph of attribute.value) list.addMessage(11, encodeGraph(graph, options));
   const tail: OnnxTypes.IAttributeProto = {};
   if (attribute.docString) tail.docString = attribute.docString;
   const typeNumber = ATTRIBUTE_TYPE_NUMBERS[attribute.type];

@@ -23,7 +23,12 @@ export function sniffOtherFormat(bytes: Uint8Array): string | undefined {
     return 'a safetensors file';
   }
   let first = 0;
-  while (first < bytes.length && first < 64 && (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09)) first++;
+  while (
+    first < bytes.length &&
+    first < 64 &&
+    (bytes[first] === 0x20 || bytes[first] === 0x0a || bytes[first] === 0x0d || bytes[first] === 0x09)
+  )
+    first++;
   if (bytes[first] === 0x7b || bytes[first] === 0x5b) return 'a JSON document';
   if (startsWith(bytes, '\u007fELF')) return 'an executable';
   return undefined;

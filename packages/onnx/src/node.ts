@@ -1,5 +1,15 @@
 /** File-system side of @whittle/onnx: reading models with external data safely, writing them atomically. */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writevSync,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join, normalize, resolve, sep } from 'node:path';
 import type { Model, Tensor } from '@whittle/ir';
 import { type Diagnostic, WhittleError } from '@whittle/spec';
@@ -29,7 +39,8 @@ export function fileExternalDataSource(modelDirectory: string): ExternalDataSour
         hint: 'external data must be a relative path inside the model’s folder',
       });
     if (location.includes('\0')) throw unsafe('contains a NUL character');
-    if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\')) throw unsafe('is absolute');
+    if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location) || location.startsWith('\\'))
+      throw unsafe('is absolute');
     const normalized = normalize(location.replaceAll('\\', '/'));
     if (normalized.split(/[\\/]/).includes('..')) throw unsafe('leaves the model’s folder');
     const full = join(base, normalized);
@@ -93,7 +104,9 @@ export function readModel(path: string): ReadModelResult {
   try {
     const stat = statSync(full);
     if (stat.isDirectory()) {
-      throw new WhittleError(OnnxCodes.FILE_UNREADABLE, `'${path}' is a folder, not a model file`, { location: { file: path } });
+      throw new WhittleError(OnnxCodes.FILE_UNREADABLE, `'${path}' is a folder, not a model file`, {
+        location: { file: path },
+      });
     }
     bytes = readFileFully(full);
   } catch (error) {
@@ -107,7 +120,10 @@ export function readModel(path: string): ReadModelResult {
     });
   }
   const bytesView = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const { model, diagnostics } = decodeModel(bytesView, { file: path, externalData: fileExternalDataSource(dirname(full)) });
+  const { model, diagnostics } = decodeModel(bytesView, {
+    file: path,
+    externalData: fileExternalDataSource(dirname(full)),
+  });
   return { model, diagnostics, fileSize: bytes.byteLength };
 }
 
@@ -154,7 +170,8 @@ const EXTERNAL_ALIGNMENT = 64;
 function allRawTensors(model: Model): Tensor[] {
   const tensors: Tensor[] = [];
   for (const graph of model.graphs()) {
-    for (const value of graph.initializers) if (value.initializer && usesRawData(value.initializer)) tensors.push(value.initializer);
+    for (const value of graph.initializers)
+      if (value.initializer && usesRawData(value.initializer)) tensors.push(value.initializer);
     for (const node of graph.nodes) {
       for (const attribute of node.attributes.values()) {
         if (attribute.type === 'tensor' && usesRawData(attribute.value)) tensors.push(attribute.value);
@@ -266,7 +283,10 @@ export function writeModel(model: Model, path: string, options: WriteModelOption
         offset = reference.offset + reference.length;
       }
       externalBytes = offset;
-      temporaries.push([writeFileAtomically(externalPath, (descriptor) => writePieces(descriptor, pieces)), externalPath]);
+      temporaries.push([
+        writeFileAtomically(externalPath, (descriptor) => writePieces(descriptor, pieces)),
+        externalPath,
+      ]);
     }
     temporaries.push([writeFileAtomically(full, (descriptor) => writePieces(descriptor, encoded.pieces)), full]);
     for (const [temporary, destination] of temporaries) renameSync(temporary, destination);

@@ -88,7 +88,13 @@ export function tensorFromProto(proto: OnnxTypes.ITensorProto, context: TensorCo
       location,
     );
   }
-  const tensor = new Tensor({ name, dataType, dims, data: new BytesData(new Uint8Array(0)), docString: proto.docString ?? '' });
+  const tensor = new Tensor({
+    name,
+    dataType,
+    dims,
+    data: new BytesData(new Uint8Array(0)),
+    docString: proto.docString ?? '',
+  });
   if (proto.segment) tensor.carried[SEGMENT_KEY] = proto.segment;
   tensor.data = tensorDataOf(proto, dataType, count, expected, name, location, context, tensor);
   return tensor;
@@ -143,12 +149,17 @@ function externalData(
   const entries = (proto.externalData ?? []).map((entry) => ({ key: entry.key ?? '', value: entry.value ?? '' }));
   const find = (key: string) => entries.find((entry) => entry.key === key)?.value;
   const file = find('location');
-  if (!file) throw invalid(OnnxCodes.EXTERNAL_DATA_INVALID, `tensor '${name}' is external but names no location`, location);
+  if (!file)
+    throw invalid(OnnxCodes.EXTERNAL_DATA_INVALID, `tensor '${name}' is external but names no location`, location);
   const parse = (key: string, fallback: number): number => {
     const text = find(key);
     if (text === undefined) return fallback;
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
-      throw invalid(OnnxCodes.EXTERNAL_DATA_INVALID, `tensor '${name}' has an invalid external ${key} '${text}'`, location);
+      throw invalid(
+        OnnxCodes.EXTERNAL_DATA_INVALID,
+        `tensor '${name}' has an invalid external ${key} '${text}'`,
+        location,
+      );
     }
     return Number(text);
   };

