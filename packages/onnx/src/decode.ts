@@ -39,7 +39,10 @@ export const CarriedKeys = {
   unknownFields: UNKNOWN_FIELDS_KEY,
   /** value_info entries that name no value of their graph (kept so they are written back). */
   orphanValueInfo: 'onnx.orphanValueInfo',
+  /** Complete AttributeProto sparse_tensor(s) fields, written back as they were read. */
+  rawSparseTensors: 'onnx.rawSparseTensors',
 } as const;
+const RAW_SPARSE_KEY = CarriedKeys.rawSparseTensors;
 
 const childPath = (parent: string, field: number, index: number) => `${parent ? `${parent}/` : ''}${field}:${index}`;
 
@@ -131,7 +134,8 @@ function reportUnclaimedUnknownFields(state: DecodeState): void {
   const opaquePrefixes = ['25:', '20:'];
   const preserved = new Map<string, number>();
   for (const [path, entry] of state.unknown) {
-    const opaque = opaquePrefixes.some((prefix) => path.startsWith(prefix)) || /(^|\/)15:\d+/.test(path);
+    const opaque =
+      opaquePrefixes.some((prefix) => path.startsWith(prefix)) || /(^|\/)15:\d+|\/5:\d+\/2[23]:\d+/.test(path);
     if (state.claimed.has(path) || opaque) {
       preserved.set(entry.messageType, (preserved.get(entry.messageType) ?? 0) + entry.fields.length);
       continue;
@@ -351,6 +355,10 @@ function convertAttribute(
     location: { ...location, path: childPath(path, field, index) },
     ...(state.options.externalData ? { external: state.options.externalData } : {}),
   });
+  const rawFields = (field: number) => {
+    const message = messageAt(state.bytes, path);
+    return message ? fieldSlices(message, field) : [];
+  };
   const attribute = ((): Attribute => {
     switch (type) {
       case 'float':
@@ -390,10 +398,21 @@ function convertAttribute(
             convertGraph(graphProto, childPath(path, 11, index), lookup, state),
           ),
         };
+      // Sparse tensors are not interpreted: their bytes are carried verbatim (unknown fields included).
       case 'sparse-tensor':
-        return { ...base, type, value: proto.sparseTensor };
+        return {
+          ...base,
+          type,
+          value: proto.sparseTensor,
+          carried: { ...base.carried, [RAW_SPARSE_KEY]: rawFields(22) },
+        };
       case 'sparse-tensors':
-        return { ...base, type, value: [...(proto.sparseTensors ?? [])] };
+        return {
+          ...base,
+          type,
+          value: [...(proto.sparseTensors ?? [])],
+          carried: { ...base.carried, [RAW_SPARSE_KEY]: rawFields(23) },
+        };
       case 'type':
         return { ...base, type, value: valueTypeFromProto(proto.tp) ?? { kind: 'other', payload: {} } };
       case 'types':

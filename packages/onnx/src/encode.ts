@@ -2,7 +2,7 @@ import type { Attribute, Graph, Model, Node, Tensor, Value } from '@whittle/ir';
 import { CarriedKeys } from './decode.js';
 import { int64ToLong } from './int64.js';
 import { onnx, type OnnxTypes } from './proto.js';
-import { type ExternalReference, tensorToProto, usesRawData } from './tensor-proto.js';
+import { EXTERNAL_KEY, type ExternalReference, tensorToProto, usesRawData } from './tensor-proto.js';
 import { valueTypeToProto } from './type-proto.js';
 import { lengthDelimitedHeader } from './wire/index.js';
 
@@ -21,7 +21,19 @@ export interface EncodedMessage {
 export type ExternalPlacement = ReadonlyMap<Tensor, ExternalReference>;
 
 export interface EncodeOptions {
+  /** Tensors to write as references into an external file, and where. */
   external?: ExternalPlacement;
+  /**
+   * Tensors read from external data and not changed since keep pointing at their original file (default true).
+   * The file writer turns this off, as it writes the external data itself.
+   */
+  keepExternalReferences?: boolean;
+}
+
+/** The original external reference of a tensor whose data has not been replaced since it was read. */
+function unchangedExternalReference(tensor: Tensor): ExternalReference | undefined {
+  const reference = tensor.carried[EXTERNAL_KEY] as ExternalReference | undefined;
+  return reference && tensor.data.kind === 'external' ? reference : undefined;
 }
 
 class PieceList implements EncodedMessage {
@@ -154,6 +166,8 @@ const ATTRIBUTE_TYPE_NUMBERS: Record<Attribute['type'], number> = {
 function encodeAttribute(attribute: Attribute, options: EncodeOptions): EncodedMessage {
   const list = new PieceList();
   const scalar: OnnxTypes.IAttributeProto = { name: attribute.name };
+  // Sparse tensors read from a file are written back byte for byte.
+  const rawSparse = attribute.carried?.[CarriedKeys.rawSparseTensors] as Uint8Array[] | undefined;
   switch (attribute.type) {
     case 'float':
       scalar.f = attribute.value;
@@ -174,10 +188,10 @@ function encodeAttribute(attribute: Attribute, options: EncodeOptions): EncodedM
       scalar.strings = attribute.value;
       break;
     case 'sparse-tensor':
-      scalar.sparseTensor = attribute.value as OnnxTypes.ISparseTensorProto;
+      if (!rawSparse) scalar.sparseTensor = attribute.value as OnnxTypes.ISparseTensorProto;
       break;
     case 'sparse-tensors':
-      scalar.sparseTensors = attribute.value as OnnxTypes.ISparseTensorProto[];
+      if (!rawSparse) scalar.sparseTensors = attribute.value as OnnxTypes.ISparseTensorProto[];
       break;
     case 'type':
       scalar.tp = valueTypeToProto(attribute.value);
@@ -196,6 +210,7 @@ function encodeAttribute(attribute: Attribute, options: EncodeOptions): EncodedM
     for (const tensor of attribute.value) list.addMessage(10, encodeTensor(tensor, options));
   if (attribute.type === 'graphs')
     for (const graph of attribute.value) list.addMessage(11, encodeGraph(graph, options));
+  for (const field of rawSparse ?? []) list.add(field);
   const tail: OnnxTypes.IAttributeProto = {};
   if (attribute.docString) tail.docString = attribute.docString;
   const typeNumber = ATTRIBUTE_TYPE_NUMBERS[attribute.type];
@@ -209,7 +224,9 @@ function encodeAttribute(attribute: Attribute, options: EncodeOptions): EncodedM
 function encodeTensor(tensor: Tensor, options: EncodeOptions): EncodedMessage {
   const list = new PieceList();
   const proto = tensorToProto(tensor);
-  const placement = options.external?.get(tensor);
+  const placement =
+    options.external?.get(tensor) ??
+    (options.keepExternalReferences === false ? undefined : unchangedExternalReference(tensor));
   const { docString, ...head } = proto;
   list.add(onnx.TensorProto.encode(head).finish());
   if (placement) {

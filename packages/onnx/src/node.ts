@@ -1,5 +1,6 @@
 /** File-system side of @whittle/onnx: reading models with external data safely, writing them atomically. */
 import {
+  existsSync,
   closeSync,
   fstatSync,
   openSync,
@@ -191,7 +192,7 @@ function planExternal(model: Model, options: WriteModelOptions, location: string
   else if (mode === 'external') chosen = tensors.filter((tensor) => tensor.byteLength >= threshold);
   else {
     chosen = tensors.filter((tensor) => tensor.carried[EXTERNAL_KEY] !== undefined && tensor.data.kind === 'external');
-    if (encodeModelPieces(model).byteLength > PROTOBUF_LIMIT) {
+    if (encodeModelPieces(model, { keepExternalReferences: false }).byteLength > PROTOBUF_LIMIT) {
       chosen = tensors.filter((tensor) => tensor.byteLength >= threshold || chosen.includes(tensor));
     }
   }
@@ -265,9 +266,15 @@ function writeFileAtomically(path: string, write: (descriptor: number) => void):
  */
 export function writeModel(model: Model, path: string, options: WriteModelOptions = {}): WriteModelResult {
   const full = resolve(path);
+  if (!existsSync(dirname(full))) {
+    throw new WhittleError(OnnxCodes.OUTPUT_FOLDER_MISSING, `the folder '${dirname(path)}' does not exist`, {
+      location: { file: path },
+      hint: 'create the folder first, or write the model elsewhere',
+    });
+  }
   const location = options.externalLocation ?? `${basename(full)}.data`;
   const placement = planExternal(model, options, location);
-  const encoded: EncodedMessage = encodeModelPieces(model, { external: placement });
+  const encoded: EncodedMessage = encodeModelPieces(model, { external: placement, keepExternalReferences: false });
   const temporaries: [string, string][] = [];
   try {
     let externalBytes = 0;

@@ -1,0 +1,125 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { PassManager, PassRegistry, Pipeline } from '@whittle/core';
+import { loadPlugin, resolvePipelineArgument } from '@whittle/core/node';
+import { type Model, verifyModel } from '@whittle/ir';
+import { readModel, writeModel } from '@whittle/onnx/node';
+import type { Diagnostic } from '@whittle/spec';
+import { builtinPlugins } from '../builtin-plugins.js';
+import { type CliIo, usageError } from '../cli-error.js';
+import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
+
+interface RunCommandOptions {
+  output: string;
+  pipeline?: string;
+  plugin: string[];
+  json?: boolean;
+  debug?: boolean;
+  externalData: 'auto' | 'inline' | 'external';
+}
+
+function sameFile(first: string, second: string): boolean {
+  if (resolve(first) === resolve(second)) return true;
+  return existsSync(second) && realpathSync(first) === realpathSync(second);
+}
+
+function renderDiagnostic(diagnostic: Diagnostic): string {
+  const where = diagnostic.location?.node ?? diagnostic.location?.value ?? diagnostic.location?.path;
+  const pass = diagnostic.pass ? `${diagnostic.pass}: ` : '';
+  return `${diagnostic.severity} [${diagnostic.code}] ${pass}${diagnostic.message}${where ? ` (${where})` : ''}`;
+}
+
+export function addRunCommand(program: Command, io: CliIo): void {
+  program
+    .command('run')
+    .description('Load a model, run a pipeline of passes over it (none: a plain round trip) and save the result')
+    .argument('<model>', 'ONNX model file (never modified)')
+    .requiredOption('-o, --output <file>', 'where to write the resulting model')
+    .option('-p, --pipeline <pipeline>', 'pipeline text such as "a,b{key=value}", or a .json/.yaml pipeline file')
+    .option('--plugin <module>', 'npm package or local module that exports passes (repeatable)', collect, [])
+    .option('--external-data <mode>', 'auto | inline | external', 'auto')
+    .option('--debug', 'run the IR verifier after every pass')
+    .option('--json', 'print diagnostics, per-pass statistics and timings as JSON')
+    .action(async (modelPath: string, options: RunCommandOptions) => {
+      if (!['auto', 'inline', 'external'].includes(options.externalData)) {
+        throw usageError(`--external-data must be auto, inline or external, not '${options.externalData}'`);
+      }
+      const input = resolve(io.cwd, modelPath);
+      const output = resolve(io.cwd, options.output);
+      if (existsSync(input) && sameFile(input, output)) {
+        throw usageError(
+          'the output would overwrite the input model',
+          'write to another file: whittle never modifies its input',
+        );
+      }
+      const registry = new PassRegistry<Model>();
+      for (const plugin of builtinPlugins) registry.register(plugin);
+      const source = options.pipeline
+        ? await resolvePipelineArgument(options.pipeline, { cwd: io.cwd })
+        : { steps: [], plugins: [], directory: io.cwd };
+      // Plugins named in a pipeline file resolve from the file's folder; --plugin flags from the working folder.
+      for (const specifier of source.plugins) {
+        registry.register(await loadPlugin<Model>(specifier, { from: source.directory }));
+      }
+      for (const specifier of options.plugin) registry.register(await loadPlugin<Model>(specifier, { from: io.cwd }));
+      // Text and files are both user-written: accept kebab-case names; text values arrive as strings.
+      const pipeline = Pipeline.fromSteps(source.steps, registry, {
+        acceptKebabCase: true,
+        coerceTypes: !('file' in source && source.file),
+      });
+      const loaded = readModel(input);
+      const manager = new PassManager<Model>(registry);
+      const result = await manager.run(loaded.model, pipeline, {
+        debug: options.debug ?? false,
+        verify: (model) => verifyModel(model),
+      });
+      const written = writeModel(result.model, output, { externalData: options.externalData });
+      const diagnostics = [...loaded.diagnostics, ...result.diagnostics];
+      if (options.json) {
+        io.stdout(
+          `${JSON.stringify(
+            {
+              input: modelPath,
+              output: options.output,
+              changed: result.changed,
+              inputBytes: loaded.fileSize,
+              outputBytes: written.modelBytes,
+              externalBytes: written.externalBytes,
+              milliseconds: result.milliseconds,
+              passes: result.passes,
+              diagnostics,
+            },
+            null,
+            2,
+          )}\n`,
+        );
+        return;
+      }
+      for (const diagnostic of diagnostics)
+        if (diagnostic.severity !== 'info') io.stderr(`${renderDiagnostic(diagnostic)}\n`);
+      if (result.passes.length > 0) {
+        io.stdout(
+          `${formatTable([
+            ['pass', 'changed', 'time', 'statistics'],
+            ...result.passes.map((record) => [
+              record.pass,
+              record.changed ? 'yes' : 'no',
+              formatMilliseconds(record.milliseconds),
+              Object.entries(record.statistics)
+                .map(([key, value]) => `${key}=${value}`)
+                .join(' '),
+            ]),
+          ])}\n`,
+        );
+      }
+      const external = written.externalBytes > 0 ? ` + ${formatBytes(written.externalBytes)} external data` : '';
+      io.stdout(
+        `wrote ${options.output} (${formatBytes(written.modelBytes)}${external}) from ${modelPath} (${formatBytes(loaded.fileSize)}) in ${formatMilliseconds(result.milliseconds)}\n`,
+      );
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
