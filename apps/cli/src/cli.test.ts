@@ -1,0 +1,168 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DataType, GraphBuilder, Tensor } from '@whittle/ir';
+import { readModel, writeModel } from '@whittle/onnx/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const packageFolder = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function whittle(args: string[], cwd = packageFolder) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text), cwd });
+  return { code, stdout, stderr };
+}
+
+let folder: string;
+let modelPath: string;
+
+beforeAll(() => {
+  folder = mkdtempSync(join(tmpdir(), 'whittle-cli-'));
+  const builder = new GraphBuilder('documented');
+  const x = builder.input('x', DataType.FLOAT, ['batch', 4]);
+  const weight = builder.initializer(
+    Tensor.fromArray('weight', DataType.FLOAT, [4, 3], new Float32Array(12).fill(0.25)),
+  );
+  const y = builder.op('MatMul', [x, weight], { output: 'y' });
+  builder.output(builder.op('Relu', [y], { output: 'z' }));
+  const model = builder.model({ opsetImports: [{ domain: '', version: 13 }] });
+  model.docString = 'model documentation';
+  model.graph.docString = 'graph documentation';
+  for (const node of model.graph.nodes) node.docString = `does ${node.opType}`;
+  modelPath = join(folder, 'documented.onnx');
+  writeModel(model, modelPath);
+});
+
+describe('whittle inspect', () => {
+  it('summarises a model as JSON', async () => {
+    const { code, stdout } = await whittle(['inspect', modelPath, '--json']);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({
+      irVersion: 8,
+      opsets: [{ domain: 'ai.onnx', version: 13 }],
+      inputs: [{ name: 'x', type: 'float32[batch,4]' }],
+      outputs: [{ name: 'z' }],
+      nodes: 2,
+      operators: [
+        { opType: 'MatMul', count: 1 },
+        { opType: 'Relu', count: 1 },
+      ],
+      parameters: 12,
+      weightBytes: 48,
+    });
+  });
+
+  it('prints a readable summary', async () => {
+    const { code, stdout } = await whittle(['inspect', modelPath]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Parameters: 12 (48 B)');
+    expect(stdout).toMatch(/x\s+float32\[batch,4\]/);
+  });
+});
+
+describe('whittle run', () => {
+  it('round-trips a model with no pipeline and leaves the input untouched', async () => {
+    const before = readFileSync(modelPath);
+    const output = join(folder, 'plain.onnx');
+    const { code, stdout } = await whittle(['run', modelPath, '-o', output]);
+    expect(code).toBe(0);
+    expect(stdout).toContain('wrote');
+    expect(readFileSync(modelPath).equals(before)).toBe(true);
+    expect(readModel(output).model.graph.nodes.map((node) => node.docString)).toEqual(['does MatMul', 'does Relu']);
+  });
+
+  it('loads a third-party pass from its npm package and runs it from pipeline text', async () => {
+    const output = join(folder, 'stripped.onnx');
+    const { code, stdout, stderr } = await whittle([
+      'run',
+      modelPath,
+      '--plugin',
+      '@acme/whittle-third-party-pass',
+      '--pipeline',
+      'acme/strip-doc-strings{keep-model-doc-string=true}',
+      '-o',
+      output,
+      '--json',
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.passes).toMatchObject([
+      { pass: 'acme/strip-doc-strings', changed: true, statistics: { docStringsRemoved: 3 } },
+    ]);
+    expect(report.passes[0].milliseconds).toBeGreaterThanOrEqual(0);
+    const { model } = readModel(output);
+    expect(model.docString).toBe('model documentation');
+    expect(model.graph.docString).toBe('');
+    expect(model.graph.nodes.every((node) => node.docString === '')).toBe(true);
+  });
+
+  it('reads a pipeline file in YAML or JSON that names its plugins', async () => {
+    const yamlFile = join(folder, 'pipeline.yaml');
+    writeFileSync(
+      yamlFile,
+      `plugins:\n  - ${join(packageFolder, '../../examples/third-party-pass/dist/index.js')}\npipeline:\n  - pass: acme/strip-doc-strings\n    options:\n      keepModelDocString: false\n`,
+    );
+    const jsonFile = join(folder, 'pipeline.json');
+    writeFileSync(
+      jsonFile,
+      JSON.stringify({
+        plugins: [join(packageFolder, '../../examples/third-party-pass/dist/index.js')],
+        pipeline: ['acme/tidy'],
+      }),
+    );
+    for (const file of [yamlFile, jsonFile]) {
+      const output = `${file}.onnx`;
+      const { code, stderr } = await whittle(['run', modelPath, '--pipeline', file, '-o', output]);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(readModel(output).model.docString).toBe('');
+    }
+  });
+
+  it('runs the verifier after every pass with --debug', async () => {
+    const output = join(folder, 'debug.onnx');
+    const { code } = await whittle([
+      'run',
+      modelPath,
+      '--plugin',
+      '@acme/whittle-third-party-pass',
+      '-p',
+      'acme/tidy',
+      '--debug',
+      '-o',
+      output,
+    ]);
+    expect(code).toBe(0);
+  });
+
+  it('gives coded errors for unknown passes and bad options, and writes nothing', async () => {
+    const output = join(folder, 'never.onnx');
+    const unknown = await whittle(['run', modelPath, '-p', 'fold-constans', '-o', output]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^whittle: error \[PIPELINE_UNKNOWN_PASS\]/);
+    const badOption = await whittle([
+      'run',
+      modelPath,
+      '--plugin',
+      '@acme/whittle-third-party-pass',
+      '-p',
+      'acme/strip-doc-strings{keep-model-doc-string=maybe}',
+      '-o',
+      output,
+    ]);
+    expect(badOption.code).toBe(1);
+    expect(badOption.stderr).toMatch(/^whittle: error \[PIPELINE_INVALID_OPTIONS\]/);
+    expect(existsSync(output)).toBe(false);
+  });
+
+  it('refuses to overwrite its input', async () => {
+    const { code, stderr } = await whittle(['run', modelPath, '-o', modelPath]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^whittle: error \[USAGE\] the output would overwrite the input model/);
+  });
+});
