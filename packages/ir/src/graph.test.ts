@@ -119,7 +119,7 @@ describe('tensor', () => {
     const tensor = Tensor.fromArray('t', DataType.UINT8, [4], shifted.subarray(1, 5));
     tensor.dataType = DataType.FLOAT;
     tensor.dims = [1];
-    expect(Array.from(tensor.toArray())).toEqual([1.5]);
+    expect(Array.from(tensor.toArray() as Float32Array)).toEqual([1.5]);
   });
 
   it('rejects data of the wrong size', () => {

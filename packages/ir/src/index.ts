@@ -12,6 +12,7 @@ export * from './codecs/index.js';
 export { byteLengthOf, DataType, type DataTypeInfo, dataTypeInfo, dataTypeName, isKnownDataType } from './data-type.js';
 export { Graph } from './graph.js';
 export { type MetadataEntry, Model, type OpsetImport } from './model.js';
+export { NameGenerator } from './names.js';
 export { Node, type NodeInit } from './node.js';
 export {
   bitsOf,

@@ -1,5 +1,6 @@
 import { WhittleError } from '@whittle/spec';
-import type { Attribute } from './attribute.js';
+import { type Attribute, decodeAttributeString, int64ToNumber } from './attribute.js';
+import type { Tensor } from './tensor.js';
 import type { Graph } from './graph.js';
 import { Value } from './value.js';
 
@@ -111,6 +112,62 @@ export class Node {
 
   attribute(name: string): Attribute | undefined {
     return this.attributes.get(name);
+  }
+
+  /** An INT attribute as a number, or `fallback` when absent. Throws when present with another type. */
+  intAttribute(name: string, fallback?: number): number | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return fallback;
+    if (attribute.type !== 'int') throw this.wrongType(name, 'int');
+    return int64ToNumber(attribute.value);
+  }
+
+  floatAttribute(name: string, fallback?: number): number | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return fallback;
+    if (attribute.type !== 'float') throw this.wrongType(name, 'float');
+    return attribute.value;
+  }
+
+  intsAttribute(name: string, fallback?: number[]): number[] | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return fallback;
+    if (attribute.type !== 'ints') throw this.wrongType(name, 'ints');
+    return attribute.value.map(int64ToNumber);
+  }
+
+  floatsAttribute(name: string, fallback?: number[]): number[] | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return fallback;
+    if (attribute.type !== 'floats') throw this.wrongType(name, 'floats');
+    return attribute.value;
+  }
+
+  stringAttribute(name: string, fallback?: string): string | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return fallback;
+    if (attribute.type !== 'string') throw this.wrongType(name, 'string');
+    return decodeAttributeString(attribute.value);
+  }
+
+  tensorAttribute(name: string): Tensor | undefined {
+    const attribute = this.attributes.get(name);
+    if (!attribute) return undefined;
+    if (attribute.type !== 'tensor') throw this.wrongType(name, 'tensor');
+    return attribute.value;
+  }
+
+  /** True for an operator of the default ONNX domain (or another domain when given). */
+  is(opType: string, domain = ''): boolean {
+    const own = this.domain === 'ai.onnx' ? '' : this.domain;
+    return this.opType === opType && own === (domain === 'ai.onnx' ? '' : domain);
+  }
+
+  private wrongType(name: string, expected: string): WhittleError {
+    return new WhittleError(
+      'IR_ATTRIBUTE_TYPE',
+      `attribute '${name}' of ${this.describe()} is ${this.attributes.get(name)?.type}, not ${expected}`,
+    );
   }
 
   setAttribute(attribute: Attribute): void {

@@ -44,9 +44,13 @@ export class Value {
     return this.useList;
   }
 
-  /** True for initializers: their data is known before the model runs. */
-  get isConstant(): boolean {
-    return this.initializer !== undefined;
+  /**
+   * The value's data when it is fixed before the model runs: an initializer that is not also a graph input (an
+   * input with a default can be overridden at run time).
+   */
+  get constant(): Tensor | undefined {
+    if (!this.initializer) return undefined;
+    return this.ownerGraph?.inputs.includes(this) ? undefined : this.initializer;
   }
 
   /** Nodes and graphs that read this value: node uses plus graph outputs. */

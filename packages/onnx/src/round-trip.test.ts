@@ -88,8 +88,8 @@ describe('lossless round trip', () => {
     const again = onnx.ModelProto.decode(encodeModel(decodeRich(richModelBytes).model));
     for (const tensor of typed) {
       const match = again.graph!.initializer!.find((candidate) => candidate.name === tensor.name)!;
-      expect(Array.from(match.floatData)).toEqual(Array.from(tensor.floatData));
-      expect(match.rawData.length).toBe(0);
+      expect(Array.from(match.floatData ?? [])).toEqual(Array.from(tensor.floatData ?? []));
+      expect(match.rawData?.length ?? 0).toBe(0);
     }
   });
 });
