@@ -276,6 +276,7 @@ export function writeModel(model: Model, path: string, options: WriteModelOption
   const placement = planExternal(model, options, location);
   const encoded: EncodedMessage = encodeModelPieces(model, { external: placement, keepExternalReferences: false });
   const temporaries: [string, string][] = [];
+  const renamed: string[] = [];
   try {
     let externalBytes = 0;
     let externalPath: string | undefined;
@@ -296,10 +297,15 @@ export function writeModel(model: Model, path: string, options: WriteModelOption
       ]);
     }
     temporaries.push([writeFileAtomically(full, (descriptor) => writePieces(descriptor, encoded.pieces)), full]);
-    for (const [temporary, destination] of temporaries) renameSync(temporary, destination);
+    for (const [temporary, destination] of temporaries) {
+      renameSync(temporary, destination);
+      renamed.push(destination);
+    }
     return { modelBytes: encoded.byteLength, externalBytes, ...(externalPath ? { externalPath } : {}) };
   } catch (error) {
     for (const [temporary] of temporaries) rmSync(temporary, { force: true });
+    // A later rename failed (the model path is a folder, say): the external data already moved in must go too.
+    for (const destination of renamed) rmSync(destination, { force: true });
     if (WhittleError.is(error)) throw error;
     throw new WhittleError(OnnxCodes.WRITE_FAILED, `cannot write '${path}': ${(error as Error).message}`, {
       location: { file: path },

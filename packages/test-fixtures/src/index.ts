@@ -1,0 +1,52 @@
+/**
+ * Test fixtures for Whittle (private): real pretrained models from npm packages, the ONNX conformance suite,
+ * ONNX Runtime helpers and the onnx.checker of Debian's Python.
+ */
+export {
+  type CheckerReport,
+  type CheckerResult,
+  onnxChecker,
+  onnxCheckerAvailable,
+  onnxCheckerReport,
+  onnxSameModel,
+  SYSTEM_PYTHON,
+} from './checker.js';
+export {
+  CONFORMANCE_ROOT,
+  CONFORMANCE_SUITES,
+  type ConformanceCase,
+  type ConformanceDataSet,
+  type ConformanceSuite,
+  conformanceAvailable,
+  conformanceCases,
+} from './conformance.js';
+export {
+  bitIdentical,
+  type Feeds,
+  type OrtSession,
+  type OrtTensor,
+  openSession,
+  ort,
+  ortTypeOf,
+  type Outputs,
+  outputsDifference,
+  runOnnxRuntime,
+  type SessionSettings,
+  sessionOptions,
+  tensorDifference,
+  tensorToOrt,
+  withSession,
+} from './ort.js';
+export { packageRoot, packageVersion } from './packages.js';
+export { Random, seedOf } from './random.js';
+export {
+  type DeclaredInput,
+  declaredInputs,
+  type InputRecipe,
+  type RealModel,
+  type RealModelId,
+  realModel,
+  realModelInputs,
+  realModels,
+  type ValueRecipe,
+} from './real-models.js';
