@@ -4,6 +4,7 @@
  */
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -12,6 +13,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -253,21 +255,31 @@ describe('write failures', () => {
     },
   );
 
-  it.skipIf(process.platform === 'win32' || process.getuid?.() === 0)(
-    'a read-only output folder: MODEL_WRITE_FAILED, nothing created (skipped as root: root ignores permissions)',
-    async () => {
-      const outFolder = freshFolder();
-      chmodSync(outFolder, 0o555);
-      try {
-        for (const mode of ['auto', 'external']) {
-          const result = await whittle(['run', goodModel, '-o', join(outFolder, 'out.onnx'), '--external-data', mode]);
-          expect(result.code).toBe(1);
-          expect(errorCodeOf(result.stderr)).toBe('MODEL_WRITE_FAILED');
-          expect(listing(outFolder)).toEqual([]);
-        }
-      } finally {
-        chmodSync(outFolder, 0o755);
+  it('a read-only output folder: MODEL_WRITE_FAILED, nothing created', () => {
+    // Root ignores folder permissions, so the CLI runs as the unprivileged user `nobody` when the tests run as root.
+    const asRoot = process.getuid?.() === 0;
+    const shared = mkdtempSync(join(tmpdir(), 'whittle-read-only-'));
+    chmodSync(shared, 0o755);
+    const model = join(shared, 'model.onnx');
+    copyFileSync(goodModel, model);
+    chmodSync(model, 0o644);
+    const outFolder = join(shared, 'out');
+    mkdirSync(outFolder, { mode: 0o555 });
+    chmodSync(outFolder, 0o555);
+    const main = resolve(fileURLToPath(import.meta.url), '../../dist/main.js');
+    try {
+      for (const mode of ['auto', 'external']) {
+        const result = spawnSync(
+          process.execPath,
+          [main, 'run', model, '-o', join(outFolder, 'out.onnx'), '--external-data', mode],
+          { encoding: 'utf8', ...(asRoot ? { uid: 65534, gid: 65534 } : {}) },
+        );
+        expect(result.status).toBe(1);
+        expect(errorCodeOf(result.stderr)).toBe('MODEL_WRITE_FAILED');
+        expect(listing(outFolder)).toEqual([]);
       }
-    },
-  );
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
+  });
 });
