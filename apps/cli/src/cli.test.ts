@@ -166,3 +166,21 @@ describe('whittle run', () => {
     expect(stderr).toMatch(/^whittle: error \[USAGE\] the output would overwrite the input model/);
   });
 });
+
+describe('whittle passes and whittle schema', () => {
+  it('lists passes with their options, plugins included', async () => {
+    const { code, stdout } = await whittle(['passes', '--plugin', '@acme/whittle-third-party-pass']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('acme/strip-doc-strings\n');
+    expect(stdout).toContain('keep-model-doc-string (boolean, default false)');
+    expect(stdout).toContain('acme/tidy (preset)');
+  });
+
+  it('prints a pipeline JSON Schema that names every pass and its options', async () => {
+    const { code, stdout } = await whittle(['schema', '--plugin', '@acme/whittle-third-party-pass']);
+    expect(code).toBe(0);
+    const schema = JSON.parse(stdout);
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(JSON.stringify(schema)).toContain('"keepModelDocString"');
+  });
+});

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, ExitCode, reportError } from './cli-error.js';
 import { addInspectCommand } from './commands/inspect.js';
+import { addPassesCommand } from './commands/passes.js';
 import { addRunCommand } from './commands/run.js';
 
 export const VERSION = '0.1.0';
@@ -18,6 +19,7 @@ function createProgram(io: CliIo): Command {
     });
   addInspectCommand(program, io);
   addRunCommand(program, io);
+  addPassesCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({
       writeOut: (text) => io.stdout(text),

@@ -1,14 +1,14 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PassManager, PassRegistry, Pipeline } from '@whittle/core';
-import { loadPlugin, resolvePipelineArgument } from '@whittle/core/node';
+import { PassManager, Pipeline } from '@whittle/core';
+import { resolvePipelineArgument } from '@whittle/core/node';
 import { type Model, verifyModel } from '@whittle/ir';
 import { readModel, writeModel } from '@whittle/onnx/node';
 import type { Diagnostic } from '@whittle/spec';
-import { builtinPlugins } from '../builtin-plugins.js';
 import { type CliIo, usageError } from '../cli-error.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
+import { createRegistry } from '../registry.js';
 
 interface RunCommandOptions {
   output: string;
@@ -53,16 +53,14 @@ export function addRunCommand(program: Command, io: CliIo): void {
           'write to another file: whittle never modifies its input',
         );
       }
-      const registry = new PassRegistry<Model>();
-      for (const plugin of builtinPlugins) registry.register(plugin);
       const source = options.pipeline
         ? await resolvePipelineArgument(options.pipeline, { cwd: io.cwd })
         : { steps: [], plugins: [], directory: io.cwd };
       // Plugins named in a pipeline file resolve from the file's folder; --plugin flags from the working folder.
-      for (const specifier of source.plugins) {
-        registry.register(await loadPlugin<Model>(specifier, { from: source.directory }));
-      }
-      for (const specifier of options.plugin) registry.register(await loadPlugin<Model>(specifier, { from: io.cwd }));
+      const registry = await createRegistry([
+        ...source.plugins.map((specifier) => ({ specifier, from: source.directory })),
+        ...options.plugin.map((specifier) => ({ specifier, from: io.cwd })),
+      ]);
       // Text and files are both user-written: accept kebab-case names; text values arrive as strings.
       const pipeline = Pipeline.fromSteps(source.steps, registry, {
         acceptKebabCase: true,
