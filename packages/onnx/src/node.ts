@@ -156,6 +156,8 @@ export interface WriteModelOptions {
   externalLocation?: string;
   /** Smallest tensor moved to external data, in bytes. Default 1024. */
   externalThreshold?: number;
+  /** In `auto` mode, the size above which large tensors go external. Default: just under protobuf's 2 GiB. */
+  inlineLimit?: number;
 }
 
 export interface WriteModelResult {
@@ -192,7 +194,9 @@ function planExternal(model: Model, options: WriteModelOptions, location: string
   else if (mode === 'external') chosen = tensors.filter((tensor) => tensor.byteLength >= threshold);
   else {
     chosen = tensors.filter((tensor) => tensor.carried[EXTERNAL_KEY] !== undefined && tensor.data.kind === 'external');
-    if (encodeModelPieces(model, { keepExternalReferences: false }).byteLength > PROTOBUF_LIMIT) {
+    if (
+      encodeModelPieces(model, { keepExternalReferences: false }).byteLength > (options.inlineLimit ?? PROTOBUF_LIMIT)
+    ) {
       chosen = tensors.filter((tensor) => tensor.byteLength >= threshold || chosen.includes(tensor));
     }
   }
