@@ -10,16 +10,16 @@ export function renderSummary(summary: ModelSummary): string {
   );
   if (summary.producer) lines.push(`producer ${summary.producer}`);
   lines.push('', 'Inputs');
-  lines.push(formatTable(summary.inputs.map((value) => ['  ' + value.name, value.type])));
+  lines.push(formatTable(summary.inputs.map((value) => [`  ${value.name}`, value.type])));
   lines.push('', 'Outputs');
-  lines.push(formatTable(summary.outputs.map((value) => ['  ' + value.name, value.type])));
+  lines.push(formatTable(summary.outputs.map((value) => [`  ${value.name}`, value.type])));
   lines.push('', `Nodes: ${formatCount(summary.nodes)} in ${summary.subgraphs + 1} graph(s)`);
-  lines.push(formatTable(summary.operators.map((entry) => ['  ' + entry.opType, formatCount(entry.count)])));
+  lines.push(formatTable(summary.operators.map((entry) => [`  ${entry.opType}`, formatCount(entry.count)])));
   lines.push('', `Parameters: ${formatCount(summary.parameters)} (${formatBytes(summary.weightBytes)})`);
   lines.push(
     formatTable(
       summary.weights.map((entry) => [
-        '  ' + entry.elementType,
+        `  ${entry.elementType}`,
         `${formatCount(entry.tensors)} tensors`,
         `${formatCount(entry.parameters)} parameters`,
         formatBytes(entry.bytes),
