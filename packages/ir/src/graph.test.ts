@@ -132,3 +132,40 @@ describe('tensor', () => {
     expect(Array.from(tensor.toArray() as BigInt64Array)).toEqual([9223372036854775807n, -1n]);
   });
 });
+
+describe('values returned by subgraphs', () => {
+  function branchReturningOuterValue() {
+    const outer = new GraphBuilder('outer');
+    const condition = outer.input('condition', DataType.BOOL, []);
+    const x = outer.input('x', DataType.FLOAT, [2]);
+    const negated = outer.op('Neg', [x], { output: 'negated' });
+    const thenBranch = new GraphBuilder('then');
+    thenBranch.output(negated);
+    const elseBranch = new GraphBuilder('else');
+    elseBranch.output(elseBranch.op('Abs', [x]));
+    const result = outer.op('If', [condition], {
+      attributes: { then_branch: thenBranch.graph, else_branch: elseBranch.graph },
+    });
+    outer.output(result);
+    return { model: outer.model(), x, negated, thenBranch: thenBranch.graph, elseBranch: elseBranch.graph };
+  }
+
+  it('count as uses, and follow replaceAllUsesWith', () => {
+    const { negated, x, thenBranch } = branchReturningOuterValue();
+    expect(negated.uses).toHaveLength(0);
+    expect(negated.isUsed).toBe(true);
+    negated.replaceAllUsesWith(x);
+    expect(thenBranch.outputs[0]).toBe(x);
+    expect(negated.isUsed).toBe(false);
+  });
+
+  it('removing a node drops the reads its subgraphs made', () => {
+    const { model, x } = branchReturningOuterValue();
+    const ifNode = model.graph.nodes.find((node) => node.opType === 'If')!;
+    const before = x.uses.length;
+    model.graph.outputs.length = 0;
+    model.graph.removeNode(ifNode);
+    expect(x.uses.length).toBe(before - 1);
+    expect(x.uses.every((use) => use.node.graph === model.graph)).toBe(true);
+  });
+});

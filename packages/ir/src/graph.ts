@@ -86,6 +86,8 @@ export class Graph {
       }
     }
     node.detachInputs();
+    // Reads of outer values by the node's subgraphs go with it.
+    for (const subgraph of node.subgraphs()) for (const inner of subgraph.allNodes()) inner.detachInputs();
     this.nodeList.splice(index, 1);
     node.ownerGraph = undefined;
   }
@@ -129,6 +131,13 @@ export class Graph {
     for (const node of this.nodeList) {
       yield node;
       for (const subgraph of node.subgraphs()) yield* subgraph.allNodes();
+    }
+  }
+
+  /** Every graph nested in this one (not this one). */
+  *nestedGraphs(): Generator<Graph> {
+    for (const node of this.nodeList) {
+      for (const subgraph of node.subgraphs()) yield* subgraph.allGraphs();
     }
   }
 

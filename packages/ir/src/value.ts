@@ -53,9 +53,17 @@ export class Value {
     return this.ownerGraph?.inputs.includes(this) ? undefined : this.initializer;
   }
 
-  /** Nodes and graphs that read this value: node uses plus graph outputs. */
+  /**
+   * True when a node reads this value or a graph returns it: its own graph, or a subgraph that passes an outer
+   * value straight out (an `If` branch returning it, say).
+   */
   get isUsed(): boolean {
-    return this.useList.length > 0 || (this.ownerGraph?.outputs.includes(this) ?? false);
+    if (this.useList.length > 0) return true;
+    const graph = this.ownerGraph;
+    if (!graph) return false;
+    if (graph.outputs.includes(this)) return true;
+    for (const nested of graph.nestedGraphs()) if (nested.outputs.includes(this)) return true;
+    return false;
   }
 
   /** @internal */
@@ -74,9 +82,10 @@ export class Value {
     if (replacement === this) return;
     for (const use of [...this.useList]) use.node.setInput(use.index, replacement);
     const graph = this.ownerGraph;
-    if (graph) {
-      graph.outputs.forEach((output, index) => {
-        if (output === this) graph.outputs[index] = replacement;
+    if (!graph) return;
+    for (const returning of [graph, ...graph.nestedGraphs()]) {
+      returning.outputs.forEach((output, index) => {
+        if (output === this) returning.outputs[index] = replacement;
       });
     }
   }
