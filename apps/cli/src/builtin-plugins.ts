@@ -1,5 +1,6 @@
 import type { Model } from '@whittle/ir';
 import type { Plugin } from '@whittle/spec';
+import { transformsPlugin } from '@whittle/transforms';
 
-/** Passes whittle knows without --plugin. Graph optimization passes join here as they land. */
-export const builtinPlugins: readonly Plugin<Model>[] = [];
+/** Passes whittle knows without --plugin. */
+export const builtinPlugins: readonly Plugin<Model>[] = [transformsPlugin];

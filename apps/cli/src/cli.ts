@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, ExitCode, reportError } from './cli-error.js';
 import { addInspectCommand } from './commands/inspect.js';
+import { addOptimizeCommand } from './commands/optimize.js';
 import { addPassesCommand } from './commands/passes.js';
 import { addRunCommand } from './commands/run.js';
 
@@ -19,6 +20,7 @@ function createProgram(io: CliIo): Command {
     });
   addInspectCommand(program, io);
   addRunCommand(program, io);
+  addOptimizeCommand(program, io);
   addPassesCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

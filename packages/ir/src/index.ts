@@ -30,3 +30,4 @@ export { isTopologicallySorted, outerValuesUsedBy, topologicalOrder } from './tr
 export { type Use, Value } from './value.js';
 export { type Dimension, formatDimension, formatValueType, tensorType, type ValueType } from './value-type.js';
 export { VerifierCodes, type VerifyOptions, verifyModel } from './verifier.js';
+export * from './kernels/index.js';

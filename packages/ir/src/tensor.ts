@@ -138,7 +138,8 @@ export class Tensor {
     const bytes = this.bytes();
     const arrayType = typedArrayConstructorOf(this.dataType);
     const size = arrayType.BYTES_PER_ELEMENT;
-    const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+    // A copy, not `slice()`: on a Node Buffer `slice` returns a view with the same misalignment.
+    const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
     return new arrayType(aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
   }
 

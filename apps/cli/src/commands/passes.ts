@@ -1,12 +1,9 @@
 import { pipelineJsonSchema, printPipelineText } from '@whittle/core';
 import type { Command } from 'commander';
+import { collect } from '../cli-options.js';
 import type { CliIo } from '../cli-error.js';
 import { optionLines } from '../option-help.js';
 import { createRegistry } from '../registry.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 export function addPassesCommand(program: Command, io: CliIo): void {
   program

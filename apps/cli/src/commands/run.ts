@@ -1,14 +1,13 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PassManager, Pipeline } from '@whittle/core';
 import { resolvePipelineArgument } from '@whittle/core/node';
 import { type Model, verifyModel } from '@whittle/ir';
 import { readModel, writeModel } from '@whittle/onnx/node';
-import type { Diagnostic } from '@whittle/spec';
 import { type CliIo, usageError } from '../cli-error.js';
+import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
 import { createRegistry } from '../registry.js';
+import { renderDiagnostic } from '../render-diagnostic.js';
 
 interface RunCommandOptions {
   output: string;
@@ -17,17 +16,6 @@ interface RunCommandOptions {
   json?: boolean;
   debug?: boolean;
   externalData: 'auto' | 'inline' | 'external';
-}
-
-function sameFile(first: string, second: string): boolean {
-  if (resolve(first) === resolve(second)) return true;
-  return existsSync(second) && realpathSync(first) === realpathSync(second);
-}
-
-function renderDiagnostic(diagnostic: Diagnostic): string {
-  const where = diagnostic.location?.node ?? diagnostic.location?.value ?? diagnostic.location?.path;
-  const pass = diagnostic.pass ? `${diagnostic.pass}: ` : '';
-  return `${diagnostic.severity} [${diagnostic.code}] ${pass}${diagnostic.message}${where ? ` (${where})` : ''}`;
 }
 
 export function addRunCommand(program: Command, io: CliIo): void {
@@ -45,14 +33,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
       if (!['auto', 'inline', 'external'].includes(options.externalData)) {
         throw usageError(`--external-data must be auto, inline or external, not '${options.externalData}'`);
       }
-      const input = resolve(io.cwd, modelPath);
-      const output = resolve(io.cwd, options.output);
-      if (existsSync(input) && sameFile(input, output)) {
-        throw usageError(
-          'the output would overwrite the input model',
-          'write to another file: whittle never modifies its input',
-        );
-      }
+      const { input, output } = inputAndOutput(io.cwd, modelPath, options.output);
       const source = options.pipeline
         ? await resolvePipelineArgument(options.pipeline, { cwd: io.cwd })
         : { steps: [], plugins: [], directory: io.cwd };
@@ -116,8 +97,4 @@ export function addRunCommand(program: Command, io: CliIo): void {
         `wrote ${options.output} (${formatBytes(written.modelBytes)}${external}) from ${modelPath} (${formatBytes(loaded.fileSize)}) in ${formatMilliseconds(result.milliseconds)}\n`,
       );
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

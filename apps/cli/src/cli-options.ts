@@ -1,0 +1,21 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { usageError } from './cli-error.js';
+import { sameFile } from './same-file.js';
+
+/** Commander's reducer for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Resolve the input and output paths; refuse an output that would replace the input. */
+export function inputAndOutput(cwd: string, model: string, output: string): { input: string; output: string } {
+  const paths = { input: resolve(cwd, model), output: resolve(cwd, output) };
+  if (existsSync(paths.input) && sameFile(paths.input, paths.output)) {
+    throw usageError(
+      'the output would overwrite the input model',
+      'write to another file: whittle never modifies its input',
+    );
+  }
+  return paths;
+}
