@@ -5,20 +5,20 @@
  * as the original (compared with ORT on the original, not with output_N.pb); onnx.checker must accept every
  * written file whose original it accepts (one Python process for all files).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Model, verifyModel } from '@whittle/ir';
 import {
   type ConformanceCase,
   conformanceCases,
+  conformanceFeeds,
   onnxCheckerReport,
   onnxSameModel,
   type OrtTensor,
   type Outputs,
   outputsDifference,
   runOnnxRuntime,
-  tensorToOrt,
 } from '@whittle/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeTensor } from './decode.js';
@@ -65,20 +65,6 @@ let started = 0;
 const message = (error: unknown) =>
   (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300);
 
-/** Inputs of test_data_set_0 as ORT tensors in declaration order, or why they cannot be fed. */
-function feedsOf(testCase: ConformanceCase, model: Model): OrtTensor[] | string {
-  const declared = model.graph.inputs.filter((value) => !value.initializer);
-  const nonTensor = declared.find((value) => value.type && value.type.kind !== 'tensor');
-  if (nonTensor) return `input '${nonTensor.name}' is a ${nonTensor.type!.kind}`;
-  const set = testCase.dataSets[0];
-  if (!set) return 'no test data set';
-  try {
-    return set.inputs.map((file) => tensorToOrt(decodeTensor(new Uint8Array(readFileSync(file)), { file })));
-  } catch (error) {
-    return `inputs: ${message(error)}`;
-  }
-}
-
 async function tryRun(path: string, feeds: OrtTensor[]): Promise<Outputs | Error> {
   try {
     return await runOnnxRuntime(path, feeds, quiet);
@@ -116,7 +102,7 @@ beforeAll(async () => {
       fail('write', `${testCase.id}: writeModel: ${message(error)}`);
       continue;
     }
-    const feeds = feedsOf(testCase, model);
+    const feeds = conformanceFeeds(testCase, model, decodeTensor);
     if (typeof feeds === 'string') {
       outcome.notRun = feeds;
       counts.notRunInputs++;

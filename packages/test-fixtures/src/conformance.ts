@@ -1,5 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Model, Tensor } from '@whittle/ir';
+import { type OrtTensor, tensorToOrt } from './ort.js';
 
 /** Where Debian's libonnx-testdata installs the ONNX 1.12 backend test data. */
 export const CONFORMANCE_ROOT = '/usr/share/libonnx-testdata/data';
@@ -73,4 +75,26 @@ export function conformanceCases(
     }
   }
   return cases.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * The inputs of a case's test_data_set_0 as ORT tensors, in declaration order, or the reason they cannot be fed
+ * from JavaScript (sequence or optional inputs, types ORT's JS API lacks). `decodeTensor` reads a TensorProto file
+ * (from @whittle/onnx, which this package cannot depend on).
+ */
+export function conformanceFeeds(
+  testCase: ConformanceCase,
+  model: Model,
+  decodeTensor: (bytes: Uint8Array, options: { file: string }) => Tensor,
+): OrtTensor[] | string {
+  const declared = model.graph.inputs.filter((value) => !value.initializer);
+  const nonTensor = declared.find((value) => value.type && value.type.kind !== 'tensor');
+  if (nonTensor) return `input '${nonTensor.name}' is a ${nonTensor.type!.kind}`;
+  const set = testCase.dataSets[0];
+  if (!set) return 'no test data set';
+  try {
+    return set.inputs.map((file) => tensorToOrt(decodeTensor(new Uint8Array(readFileSync(file)), { file })));
+  } catch (error) {
+    return `inputs: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`;
+  }
 }

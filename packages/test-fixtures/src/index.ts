@@ -19,6 +19,7 @@ export {
   type ConformanceSuite,
   conformanceAvailable,
   conformanceCases,
+  conformanceFeeds,
 } from './conformance.js';
 export {
   bitIdentical,
@@ -37,6 +38,7 @@ export {
   tensorToOrt,
   withSession,
 } from './ort.js';
+export { type CompareSettings, relativeDifference, tensorRelativeDifference } from './compare.js';
 export { packageRoot, packageVersion } from './packages.js';
 export { Random, seedOf } from './random.js';
 export {
