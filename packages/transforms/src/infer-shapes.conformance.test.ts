@@ -327,7 +327,10 @@ describe.skipIf(cases.length === 0)('infer-shapes on the ONNX conformance suite'
         (verdict) => `${verdict.id} ${verdict.output}: inferred ${verdict.inferred}, actual ${verdict.actual}`,
       ),
     ).toEqual([]);
+    // Outputs whose shape depends on input values (a Reshape target fed as an input) are unknown from shapes alone;
+    // with the values known, only data-dependent outputs (NonZero, Unique, NonMaxSuppression...) stay unknown.
     expect(agree / verdicts.length).toBeGreaterThan(0.85);
+    expect(foldedAgree / folded.length).toBeGreaterThan(0.97);
   });
 
   it('runs without failures or false mismatches', () => {

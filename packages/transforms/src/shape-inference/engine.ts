@@ -52,8 +52,9 @@ export class ShapeInferenceEngine {
   private readonly types = new Map<Value, ValueType | undefined>();
   private readonly data = new Map<Value, PartialTensor | undefined>();
   private readonly conflicts = new Map<Value, DiagnosticInput>();
-  private readonly unsupported = new Map<string, number>();
-  private readonly failures: DiagnosticInput[] = [];
+  /** Nodes without an inferrer, by op (a loop body may be inferred several times: each node counts once). */
+  private readonly unsupported = new Map<string, Set<Node>>();
+  private readonly failures = new Map<Node, DiagnosticInput>();
   private readonly opsets = new Map<string, number>();
   /** Graphs that cannot run with the shapes they were given, and why. */
   private readonly mismatches = new Map<Graph, { node: Node; reason: string }>();
@@ -91,15 +92,18 @@ export class ShapeInferenceEngine {
         if (!found) continue;
         report({
           code: ShapeInferenceCodes.DEAD_BRANCH,
-          severity: 'info',
+          // A warning: runtimes such as ONNX Runtime check every branch when loading and may refuse the model.
+          severity: 'warning',
           message:
             `subgraph '${graph.name}' of ${graph.parentNode?.describe() ?? 'a node'} cannot run with these shapes ` +
-            `(${found.node.describe()}: ${found.reason}); its values keep the types the model declares`,
+            `(${found.node.describe()}: ${found.reason}); its values keep the types the model declares, and ` +
+            'runtimes that check every branch at load time may refuse the model: fix fewer input dims',
           location: { graph: graph.name, node: found.node.name },
         });
       }
-      for (const diagnostic of this.failures) report(diagnostic);
-      for (const [op, count] of this.unsupported) {
+      for (const diagnostic of this.failures.values()) report(diagnostic);
+      for (const [op, nodes] of this.unsupported) {
+        const count = nodes.size;
         report({
           code: ShapeInferenceCodes.UNSUPPORTED_OP,
           severity: 'info',
@@ -129,7 +133,7 @@ export class ShapeInferenceEngine {
         valuesFullyStatic,
         valuesUnknown,
         shapeConflicts: [...this.conflicts.keys()].filter((value) => !value.graph || !dead.has(value.graph)).length,
-        nodesNotInferred: [...this.unsupported.values()].reduce((sum, count) => sum + count, 0),
+        nodesNotInferred: [...this.unsupported.values()].reduce((sum, nodes) => sum + nodes.size, 0),
         valuesInDeadBranches,
       },
     };
@@ -199,13 +203,14 @@ export class ShapeInferenceEngine {
     if (inferrer) {
       try {
         inferrer(context);
+        this.failures.delete(node);
       } catch (error) {
         context.clear();
         if (error instanceof ShapeMismatch) {
           const graph = node.graph;
           if (graph && !this.mismatches.has(graph)) this.mismatches.set(graph, { node, reason: error.message });
         } else
-          this.failures.push({
+          this.failures.set(node, {
             code: ShapeInferenceCodes.INFERENCE_FAILED,
             severity: 'info',
             message: `shape inference of ${node.describe()} failed: ${error instanceof Error ? error.message : String(error)}`,
@@ -214,7 +219,9 @@ export class ShapeInferenceEngine {
       }
     } else if (node.opType !== '') {
       const key = domain ? `${domain}::${node.opType}` : node.opType;
-      this.unsupported.set(key, (this.unsupported.get(key) ?? 0) + 1);
+      const nodes = this.unsupported.get(key) ?? new Set<Node>();
+      nodes.add(node);
+      this.unsupported.set(key, nodes);
     }
     // Subgraphs the inferrer did not visit still get their own values inferred.
     for (const graph of node.subgraphs()) if (!context.visited.has(graph)) this.inferSubgraph(graph, []);
