@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataType, GraphBuilder, Tensor } from '@whittle/ir';
 import { readModel, writeModel } from '@whittle/onnx/node';
+import { realModel } from '@whittle/test-fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
@@ -182,5 +183,42 @@ describe('whittle passes and whittle schema', () => {
     const schema = JSON.parse(stdout);
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(JSON.stringify(schema)).toContain('"keepModelDocString"');
+  });
+});
+
+describe('whittle optimize', () => {
+  const classifier = realModel('ocr-cls').path;
+
+  it('optimizes a real model and says what changed', async () => {
+    const output = join(folder, 'classifier.optimized.onnx');
+    const { code, stdout, stderr } = await whittle([
+      'optimize',
+      classifier,
+      '--input-shape',
+      'x=1,3,48,192',
+      '-o',
+      output,
+      '--json',
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.nodes.before).toBe(471);
+    expect(report.nodes.after).toBeLessThan(200);
+    expect(report.passesFired).toEqual(expect.arrayContaining(['lift-constants', 'fuse-batchnorm']));
+    expect(report.statistics['fuse-batchnorm.batchNormsFused']).toBe(35);
+    const { model } = readModel(output);
+    expect(model.graph.inputs[0]!.type).toMatchObject({ shape: [1, 3, 48, 192] });
+    expect([...model.graph.allNodes()].some((node) => node.opType === 'BatchNormalization')).toBe(false);
+  });
+
+  it('rejects a malformed --input-shape as a usage error and an unknown input as a coded error', async () => {
+    const output = join(folder, 'never-optimized.onnx');
+    const malformed = await whittle(['optimize', classifier, '--input-shape', '1,3,48,192', '-o', output]);
+    expect(malformed.code).toBe(2);
+    const unknown = await whittle(['optimize', classifier, '--input-shape', 'image=1,3,48,192', '-o', output]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^whittle: error \[FIX_INPUT_SHAPES_UNKNOWN_INPUT\]/);
+    expect(existsSync(output)).toBe(false);
   });
 });

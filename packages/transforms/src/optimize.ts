@@ -43,10 +43,11 @@ export function fixpointPass(name: string, description: string, sequence: readon
               const pass = passDefinition.create(validateOptions(passDefinition, {}));
               const result = await pass.run(current, context);
               current = result.model;
-              if (result.changed) {
-                roundChanged = true;
-                add(`${pass.name}.changedRounds`, 1);
-              }
+              if (!result.changed) continue;
+              roundChanged = true;
+              add(`${pass.name}.changedRounds`, 1);
+              // Rounds where a pass changed nothing are left out: its counters are zero there, and gauges (such as
+              // infer-shapes' valuesFullyStatic) would otherwise be counted once per round.
               for (const [key, value] of Object.entries(result.statistics ?? {})) add(`${pass.name}.${key}`, value);
             }
             changed ||= roundChanged;

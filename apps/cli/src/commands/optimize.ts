@@ -60,10 +60,13 @@ export function addOptimizeCommand(program: Command, io: CliIo): void {
       });
       const nodesAfter = nodeCount(result.model);
       const written = writeModel(result.model, output);
-      const statistics = Object.assign({}, ...result.passes.map((record) => record.statistics)) as Record<
-        string,
-        number
-      >;
+      // The optimize pass already names each statistic after its pass; other steps get their pass name in front.
+      const statistics: Record<string, number> = {};
+      for (const record of result.passes) {
+        for (const [key, value] of Object.entries(record.statistics)) {
+          statistics[record.pass === 'optimize' ? key : `${record.pass}.${key}`] = value;
+        }
+      }
       const fired = Object.entries(statistics)
         .filter(([key, value]) => key.endsWith('.changedRounds') && value > 0)
         .map(([key]) => key.slice(0, -'.changedRounds'.length));
