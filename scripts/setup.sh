@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# python3-onnx gives onnx.checker for the conformance tests; libonnx-testdata is the ONNX conformance suite.
-debian_packages=(python3-onnx python3-numpy libonnx-testdata)
+# python3-onnx gives onnx.checker for the conformance tests; libonnx-testdata is the ONNX conformance suite;
+# imagemagick, espeak-ng and sox make real calibration data (rendered text, synthesized speech).
+debian_packages=(python3-onnx python3-numpy libonnx-testdata imagemagick espeak-ng sox)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for package in "${debian_packages[@]}"; do
