@@ -1,10 +1,9 @@
 import { defineConfig } from 'tsup';
+import { commonOptions } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...commonOptions,
   entry: ['src/index.ts', 'src/main.ts'],
-  format: ['esm'],
+  // main.ts is the command's executable; only the library entry point needs declarations.
   dts: { entry: 'src/index.ts' },
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
 });

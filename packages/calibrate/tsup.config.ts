@@ -1,10 +1,7 @@
 import { defineConfig } from 'tsup';
+import { commonOptions } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...commonOptions,
   entry: ['src/index.ts', 'src/node.ts'],
-  format: ['esm'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
 });

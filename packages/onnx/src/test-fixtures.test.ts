@@ -93,4 +93,14 @@ describe('Random', () => {
     expect(draw(7)).not.toEqual(draw(8));
     expect(draw(7).every((value) => value >= 0 && value < 1)).toBe(true);
   });
+
+  it('draws integers, picks and bytes within their ranges', () => {
+    const random = new Random(3);
+    const integers = Array.from({ length: 200 }, () => random.integer(-2, 3));
+    expect(new Set(integers)).toEqual(new Set([-2, -1, 0, 1, 2]));
+    expect(['a', 'b']).toContain(random.pick(['a', 'b']));
+    const bytes = random.bytes(1000);
+    expect(bytes.length).toBe(1000);
+    expect(new Set(bytes).size).toBeGreaterThan(200);
+  });
 });

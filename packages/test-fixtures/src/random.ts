@@ -18,6 +18,21 @@ export class Random {
     return low + (high - low) * this.next();
   }
 
+  /** Integer in [low, high). */
+  integer(low: number, high: number): number {
+    return low + Math.floor(this.next() * (high - low));
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[this.integer(0, items.length)]!;
+  }
+
+  bytes(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let index = 0; index < length; index++) out[index] = this.integer(0, 256);
+    return out;
+  }
+
   /** Standard normal (Box-Muller). */
   normal(): number {
     const u = 1 - this.next();

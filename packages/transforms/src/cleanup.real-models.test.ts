@@ -9,19 +9,17 @@
  * - the IR verifier reports no error, graph inputs and outputs keep their names and types, and running every pass
  *   again changes nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DataType, type Model, Node, tensorType, Value, verifyModel } from '@whittle/ir';
-import { decodeTensor, encodeModel } from '@whittle/onnx';
+import { DataType, type Model, Node, tensorType, Value } from '@whittle/ir';
+import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
-import type { PassContext, PassDefinition } from '@whittle/spec';
+import type { PassDefinition } from '@whittle/spec';
 import {
   conformanceCases,
-  declaredInputs,
   type OrtTensor,
   type Outputs,
   type RealModelId,
-  realModelInputs,
   realModels,
   runOnnxRuntime,
   tensorToOrt,
@@ -34,16 +32,13 @@ import { fuseBatchNorm } from './fuse-batchnorm.js';
 import { fuseBiasAdd } from './fuse-bias-add.js';
 import { fuseMatMulAdd } from './fuse-matmul-add.js';
 import { removeUnused } from './remove-unused.js';
+import { contextFor, errorsOf, loadRealModel, nodeCount, opCounts, QUIET, readDataSetInputs } from './test-support.js';
 import { topologicalSort } from './topological-sort.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: passes with options of their own types
 type AnyPass = PassDefinition<any, Model>;
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 /** Passes that move, drop or merge nodes and tensors but compute nothing. */
 const EXACT: AnyPass[] = [
@@ -90,18 +85,6 @@ function liftConstantNodes(model: Model): number {
     }
   }
   return lifted;
-}
-
-function nodeCount(model: Model): number {
-  let count = 0;
-  for (const graph of model.graphs()) count += graph.nodeCount;
-  return count;
-}
-
-function opCount(model: Model, opType: string): number {
-  let count = 0;
-  for (const graph of model.graphs()) for (const node of graph.nodes) if (node.opType === opType) count++;
-  return count;
 }
 
 const signature = (model: Model) => ({
@@ -213,8 +196,6 @@ function merged(steps: readonly Step[]): Step[] {
   return [...byPass.values()];
 }
 
-const errorsOf = (model: Model) => verifyModel(model).filter((diagnostic) => diagnostic.severity === 'error');
-
 /** What fired, as `pass: key=value` for the non-zero statistics of passes that changed the model. */
 function summary(steps: readonly Step[]): string {
   return steps
@@ -237,9 +218,7 @@ describe('cleanup and fusion passes on real models', () => {
   it.each(realModels.map((fixture) => [fixture.id, fixture] as const))(
     '%s: same outputs, valid IR, same interface, idempotent',
     async (id, fixture) => {
-      const model = readModel(fixture.path).model;
-      const feeds = realModelInputs(fixture, declaredInputs(model));
-      const expected = await runOnnxRuntime(fixture.path, feeds);
+      const { model, feeds, expected } = await loadRealModel(fixture);
       const interfaceBefore = signature(model);
       const original = nodeCount(model);
 
@@ -257,7 +236,7 @@ describe('cleanup and fusion passes on real models', () => {
       expect(exactDifference.within).toBe(true);
       await expectIdempotent(model, EXACT);
 
-      const batchNorms = opCount(model, 'BatchNormalization');
+      const batchNorms = opCounts(model).BatchNormalization ?? 0;
       const fusion = merged(await runToFixpoint(model, [...FUSIONS, ...EXACT]));
       const afterFusion = nodeCount(model);
       expect(errorsOf(model)).toEqual([]);
@@ -270,7 +249,7 @@ describe('cleanup and fusion passes on real models', () => {
       console.log(
         `${id}: nodes ${original} -> ${afterLift} after ${liftConstants ? 'lift-constants' : 'lifting Constant nodes (test)'} ` +
           `${JSON.stringify(lifted)} -> ${afterExact} after cleanup -> ${afterFusion} after fusions; ` +
-          `BatchNormalization ${batchNorms} -> ${opCount(model, 'BatchNormalization')}; ` +
+          `BatchNormalization ${batchNorms} -> ${opCounts(model).BatchNormalization ?? 0}; ` +
           `largest difference (relative / absolute) ${formatComparison(exactDifference)} after cleanup, ` +
           `${formatComparison(fusedDifference)} after fusions\n  ` +
           `cleanup: ${summary(exact) || 'nothing'}\n  fusions: ${summary(fusion) || 'nothing'}`,
@@ -337,13 +316,13 @@ describe('cleanup and fusion passes on conformance models', () => {
       let expected: Outputs;
       try {
         // Weights, shapes, axes and ratios fed as inputs become initializers, so that the passes see constants.
-        const tensors = set.inputs.map((file) => decodeTensor(new Uint8Array(readFileSync(file)), { file }));
+        const tensors = readDataSetInputs(set);
         const frozen = model.graph.inputs.splice(1);
         if (frozen.length !== tensors.length - 1) continue;
         for (const [index, value] of frozen.entries()) model.graph.addInitializer(tensors[index + 1]!, value);
         feeds = [tensorToOrt(tensors[0]!)];
         wrapFirstInput(model);
-        expected = await runOnnxRuntime(encodeModel(model), feeds, { logSeverityLevel: 4 });
+        expected = await runOnnxRuntime(encodeModel(model), feeds, QUIET);
       } catch {
         continue;
       }
@@ -356,7 +335,7 @@ describe('cleanup and fusion passes on conformance models', () => {
       if (JSON.stringify(signature(model)) !== JSON.stringify(interfaceBefore))
         failures.push(`${testCase.id}: interface`);
       try {
-        const actual = await runOnnxRuntime(encodeModel(model), feeds, { logSeverityLevel: 4 });
+        const actual = await runOnnxRuntime(encodeModel(model), feeds, QUIET);
         const comparison = compareOutputs(expected, actual, 1e-4);
         if (!comparison.within) failures.push(`${testCase.id}: outputs differ by ${comparison.relative}`);
       } catch (error) {

@@ -1,23 +1,19 @@
-import { DataType, GraphBuilder, type Model, Tensor, tensorType, Value, verifyModel } from '@whittle/ir';
-import type { PassContext, PassResult } from '@whittle/spec';
+import { DataType, GraphBuilder, type Model, Tensor, tensorType, Value } from '@whittle/ir';
+import type { PassResult } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { deduplicateInitializers } from './deduplicate-initializers.js';
+import { floats } from './shape-inference/test-support.js';
+import { contextFor, errorsOf } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 async function run(model: Model): Promise<PassResult<Model>> {
   const result = await deduplicateInitializers.create({}).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+  expect(errorsOf(result.model)).toEqual([]);
   expect((await deduplicateInitializers.create({}).run(model, context)).changed).toBe(false);
   return result;
 }
 
-const floats = (name: string, values: number[], dims = [values.length]) =>
-  Tensor.fromArray(name, DataType.FLOAT, dims, Float32Array.from(values));
 const names = (values: readonly Value[]) => values.map((value) => value.name);
 
 describe('deduplicate-initializers', () => {

@@ -1,21 +1,16 @@
-import { DataType, GraphBuilder, type Model, verifyModel } from '@whittle/ir';
-import type { PassContext, PassResult } from '@whittle/spec';
+import { DataType, GraphBuilder, type Model } from '@whittle/ir';
+import type { PassResult } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { type EliminateDeadCodeOptions, eliminateDeadCode } from './eliminate-dead-code.js';
+import { contextFor, errorsOf, opTypesOf } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 async function run(model: Model, options: EliminateDeadCodeOptions = {}): Promise<PassResult<Model>> {
   const result = await eliminateDeadCode.create(options).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+  expect(errorsOf(result.model)).toEqual([]);
   return result;
 }
-
-const ops = (model: Model) => model.graph.nodes.map((node) => node.opType);
 
 describe('eliminate-dead-code', () => {
   it('removes chains whose outputs reach no graph output, keeps the rest, and is idempotent', async () => {
@@ -29,7 +24,7 @@ describe('eliminate-dead-code', () => {
     const result = await run(model);
     expect(result.changed).toBe(true);
     expect(result.statistics).toEqual({ nodesRemoved: 2, nodesInRemovedSubgraphs: 0 });
-    expect(ops(model)).toEqual(['Relu', 'Neg']);
+    expect(opTypesOf(model)).toEqual(['Relu', 'Neg']);
     expect(model.graph.outputs.map((value) => value.name)).toEqual(['y']);
     expect(model.graph.inputs.map((value) => value.name)).toEqual(['x']);
     expect(x.uses.map((use) => use.node.opType)).toEqual(['Relu']);
@@ -47,7 +42,7 @@ describe('eliminate-dead-code', () => {
     b.output(first!);
     const model = b.model();
     await run(model);
-    expect(ops(model)).toEqual(['Split']);
+    expect(opTypesOf(model)).toEqual(['Split']);
     expect(model.graph.valueInfo).toEqual([]);
   });
 
@@ -70,7 +65,7 @@ describe('eliminate-dead-code', () => {
     );
     const model = b.model();
     const result = await run(model);
-    expect(ops(model)).toEqual(['Sigmoid', 'If']);
+    expect(opTypesOf(model)).toEqual(['Sigmoid', 'If']);
     expect(elseBranch.graph.nodes.map((node) => node.opType)).toEqual(['Abs']);
     expect(result.statistics!.nodesRemoved).toBe(2);
     expect((await run(model)).changed).toBe(false);
@@ -92,7 +87,7 @@ describe('eliminate-dead-code', () => {
     b.output(b.op('Relu', [x], { output: 'y' }));
     const model = b.model();
     const result = await run(model);
-    expect(ops(model)).toEqual(['Relu']);
+    expect(opTypesOf(model)).toEqual(['Relu']);
     expect(result.statistics).toEqual({ nodesRemoved: 2, nodesInRemovedSubgraphs: 2 });
     expect(x.uses.map((use) => use.node.opType)).toEqual(['Relu']);
     expect(cond.uses).toEqual([]);
@@ -116,10 +111,10 @@ describe('eliminate-dead-code', () => {
     };
     const conservative = build();
     await run(conservative);
-    expect(ops(conservative)).toEqual(['Exp', 'Print', 'FusedGelu', 'Relu']);
+    expect(opTypesOf(conservative)).toEqual(['Exp', 'Print', 'FusedGelu', 'Relu']);
     const trusting = build();
     await run(trusting, { pureDomains: ['com.microsoft'] });
-    expect(ops(trusting)).toEqual(['Exp', 'Print', 'Relu']);
+    expect(opTypesOf(trusting)).toEqual(['Exp', 'Print', 'Relu']);
   });
 
   it('keeps an unused If whose branch holds a node that may have side effects', async () => {
@@ -143,7 +138,7 @@ describe('eliminate-dead-code', () => {
     });
     const result = await run(model);
     expect(result.changed).toBe(false);
-    expect(ops(model)).toEqual(['If', 'Relu']);
+    expect(opTypesOf(model)).toEqual(['If', 'Relu']);
   });
 
   it('never touches graph inputs or outputs, even unused inputs and outputs that are inputs', async () => {

@@ -1,34 +1,23 @@
-import { DataType, type Dimension, GraphBuilder, type Model, Tensor, type Value, verifyModel } from '@whittle/ir';
-import type { PassContext, PassResult } from '@whittle/spec';
+import { DataType, type Dimension, GraphBuilder, type Model, Tensor, type Value } from '@whittle/ir';
+import type { PassResult } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { constantTensorOf, eliminateIdentities, knownRankOf } from './eliminate-identities.js';
+import { int64s } from './shape-inference/test-support.js';
+import { contextFor, errorsOf, opTypesOf } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 async function run(model: Model): Promise<PassResult<Model>> {
   const inputs = model.graph.inputs.map((value) => [value.name, value.type]);
   const outputs = model.graph.outputs.map((value) => [value.name, value.type]);
   const result = await eliminateIdentities.create({}).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+  expect(errorsOf(result.model)).toEqual([]);
   expect(model.graph.inputs.map((value) => [value.name, value.type])).toEqual(inputs);
   expect(model.graph.outputs.map((value) => [value.name, value.type])).toEqual(outputs);
   const again = await eliminateIdentities.create({}).run(model, context);
   expect(again.changed).toBe(false);
   return result;
 }
-
-const ops = (model: Model) => model.graph.nodes.map((node) => node.opType);
-const int64 = (name: string, values: number[], dims = [values.length]) =>
-  Tensor.fromArray(
-    name,
-    DataType.INT64,
-    dims,
-    BigInt64Array.from(values, (value) => BigInt(value)),
-  );
 
 /** x -> Relu -> <op under test> -> Neg -> y, so that removal never has to rename a graph output. */
 function around(
@@ -55,7 +44,7 @@ describe('eliminate-identities', () => {
     b.output(b.op('Identity', [copy2], { output: 'y' }));
     const model = b.model();
     const result = await run(model);
-    expect(ops(model)).toEqual(['Relu']);
+    expect(opTypesOf(model)).toEqual(['Relu']);
     expect(model.graph.outputs[0]).toBe(relu);
     expect(relu.name).toBe('y');
     expect(result.statistics).toMatchObject({ nodesRemoved: 3, identities: 3, keptForOutputs: 0 });
@@ -68,7 +57,7 @@ describe('eliminate-identities', () => {
     const model = b.model();
     const result = await run(model);
     expect(result.changed).toBe(false);
-    expect(ops(model)).toEqual(['Identity']);
+    expect(opTypesOf(model)).toEqual(['Identity']);
     expect(result.statistics).toMatchObject({ nodesRemoved: 0, keptForOutputs: 1 });
   });
 
@@ -130,7 +119,7 @@ describe('eliminate-identities', () => {
         dropout(13, () => [], 2),
       ]) {
         const result = await run(model);
-        expect(ops(model).filter((op) => op !== 'Constant')).toEqual(['Relu', 'Neg']);
+        expect(opTypesOf(model).filter((op) => op !== 'Constant')).toEqual(['Relu', 'Neg']);
         expect(result.statistics).toMatchObject({ dropouts: 1 });
       }
     });
@@ -148,7 +137,7 @@ describe('eliminate-identities', () => {
       });
       for (const model of [training, runtime, masked]) {
         expect((await run(model)).changed).toBe(false);
-        expect(ops(model)).toContain('Dropout');
+        expect(opTypesOf(model)).toContain('Dropout');
       }
     });
   });
@@ -156,7 +145,7 @@ describe('eliminate-identities', () => {
   it('removes a Cast to the element type the input is known to have, and only that', async () => {
     const same = around((b, input) => b.op('Cast', [input], { attributes: { to: DataType.FLOAT } }));
     expect((await run(same)).statistics).toMatchObject({ casts: 1 });
-    expect(ops(same)).toEqual(['Relu', 'Neg']);
+    expect(opTypesOf(same)).toEqual(['Relu', 'Neg']);
     const other = around((b, input) => b.op('Cast', [input], { attributes: { to: DataType.DOUBLE } }));
     expect((await run(other)).changed).toBe(false);
     const unknown = around((b, input) => b.op('Cast', [input], { attributes: { to: DataType.FLOAT } }), null);
@@ -167,7 +156,7 @@ describe('eliminate-identities', () => {
     const reshape = (target: number[], shape: Dimension[] | null = [2, 3], allowzero?: number) =>
       around(
         (b, input) =>
-          b.op('Reshape', [input, b.initializer(int64('shape', target))], {
+          b.op('Reshape', [input, b.initializer(int64s('shape', target))], {
             ...(allowzero === undefined ? {} : { attributes: { allowzero } }),
           }),
         shape,
@@ -182,7 +171,7 @@ describe('eliminate-identities', () => {
       ]) {
         const model = reshape(target);
         expect((await run(model)).statistics).toMatchObject({ reshapes: 1 });
-        expect(ops(model)).toEqual(['Relu', 'Neg']);
+        expect(opTypesOf(model)).toEqual(['Relu', 'Neg']);
       }
     });
 
@@ -197,7 +186,7 @@ describe('eliminate-identities', () => {
         around((b, input) => b.op('Reshape', [input, b.input('shape', DataType.INT64, [2])])),
       ]) {
         expect((await run(model)).changed).toBe(false);
-        expect(ops(model)).toContain('Reshape');
+        expect(opTypesOf(model)).toContain('Reshape');
       }
     });
   });
@@ -220,14 +209,14 @@ describe('eliminate-identities', () => {
     for (const model of [
       around((b, input) => b.op('Squeeze', [input]), [1, 3]),
       around((b, input) => b.op('Squeeze', [input]), ['N', 3]),
-      around((b, input) => b.op('Squeeze', [input, b.initializer(int64('axes', [0]))]), [1, 3]),
+      around((b, input) => b.op('Squeeze', [input, b.initializer(int64s('axes', [0]))]), [1, 3]),
     ]) {
       expect((await run(model)).changed).toBe(false);
     }
   });
 
   it('removes Unsqueeze with empty axes (input or attribute), keeps real ones', async () => {
-    const empty13 = around((b, input) => b.op('Unsqueeze', [input, b.initializer(int64('axes', []))]));
+    const empty13 = around((b, input) => b.op('Unsqueeze', [input, b.initializer(int64s('axes', []))]));
     expect((await run(empty13)).statistics).toMatchObject({ unsqueezes: 1 });
     const empty11 = around(
       (b, input) => b.op('Unsqueeze', [input], { attributes: { axes: { type: 'ints', value: [] } } }),
@@ -235,7 +224,7 @@ describe('eliminate-identities', () => {
       11,
     );
     expect((await run(empty11)).statistics).toMatchObject({ unsqueezes: 1 });
-    const real = around((b, input) => b.op('Unsqueeze', [input, b.initializer(int64('axes', [0]))]));
+    const real = around((b, input) => b.op('Unsqueeze', [input, b.initializer(int64s('axes', [0]))]));
     expect((await run(real)).changed).toBe(false);
   });
 
@@ -271,7 +260,7 @@ describe('eliminate-identities', () => {
       ]) {
         const result = await run(model);
         expect(result.statistics).toMatchObject({ transposePairs: 1, nodesRemoved: 2 });
-        expect(ops(model)).toEqual(['Relu', 'Neg']);
+        expect(opTypesOf(model)).toEqual(['Relu', 'Neg']);
       }
     });
 
@@ -283,7 +272,7 @@ describe('eliminate-identities', () => {
       });
       for (const model of [pair([0, 2, 3, 1], [0, 2, 3, 1]), shared]) {
         expect((await run(model)).changed).toBe(false);
-        expect(ops(model).filter((op) => op === 'Transpose')).toHaveLength(2);
+        expect(opTypesOf(model).filter((op) => op === 'Transpose')).toHaveLength(2);
       }
     });
 
@@ -294,7 +283,7 @@ describe('eliminate-identities', () => {
       b.output(b.op('Transpose', [t], { attributes: { perm: [1, 0] }, output: 'y' }));
       const model = b.model();
       expect((await run(model)).changed).toBe(false);
-      expect(ops(model)).toEqual(['Transpose', 'Transpose']);
+      expect(opTypesOf(model)).toEqual(['Transpose', 'Transpose']);
     });
 
     it('finds pairs exposed by removing an Identity between them', async () => {
@@ -303,7 +292,7 @@ describe('eliminate-identities', () => {
         return b.op('Transpose', [b.op('Identity', [first])], { attributes: { perm: [1, 0] } });
       });
       const result = await run(model);
-      expect(ops(model)).toEqual(['Relu', 'Neg']);
+      expect(opTypesOf(model)).toEqual(['Relu', 'Neg']);
       expect(result.statistics).toMatchObject({ identities: 1, transposePairs: 1, nodesRemoved: 3 });
     });
   });

@@ -3,71 +3,23 @@
  * 1e-6 of the original model's (relative to each output's largest magnitude), the IR verifier finds no error, graph
  * inputs and outputs keep their names, node counts go down, and a second run of either pass changes nothing.
  */
-import { DataType, type Model, verifyModel } from '@whittle/ir';
+import { DataType } from '@whittle/ir';
 import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
-import type { DiagnosticInput, PassContext } from '@whittle/spec';
-import { declaredInputs, type Outputs, realModelInputs, realModels, runOnnxRuntime } from '@whittle/test-fixtures';
+import type { DiagnosticInput } from '@whittle/spec';
+import { realModels, relativeDifference, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { foldConstants } from './fold-constants.js';
 import { liftConstants } from './lift-constants.js';
+import { contextFor, errorsOf, loadRealModel, nodeCount, opCounts } from './test-support.js';
 
 const RELATIVE = 1e-6;
-
-function contextFor(reports: DiagnosticInput[]): PassContext<Model> {
-  const context: PassContext<Model> = {
-    report: (diagnostic) => reports.push(diagnostic),
-    analysis: (analysis, model) => analysis.compute(model, context),
-    debug: true,
-  };
-  return context;
-}
-
-function nodeCount(model: Model): number {
-  let count = 0;
-  for (const graph of model.graphs()) count += graph.nodeCount;
-  return count;
-}
-
-/** Largest |a - b| over each output's largest |a|, across outputs (0 when bit-identical). */
-function largestRelativeDifference(expected: Outputs, actual: Outputs): number {
-  expect(Object.keys(actual)).toEqual(Object.keys(expected));
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(expected)) {
-    const other = actual[name]!;
-    expect(other.type).toBe(tensor.type);
-    expect(other.dims).toEqual(tensor.dims);
-    const a = tensor.data as ArrayLike<number>;
-    const b = other.data as ArrayLike<number>;
-    if (tensor.type !== 'float32' && tensor.type !== 'float64') {
-      expect(Array.from(b)).toEqual(Array.from(a));
-      continue;
-    }
-    let scale = 0;
-    for (let index = 0; index < a.length; index++) scale = Math.max(scale, Math.abs(a[index]!));
-    for (let index = 0; index < a.length; index++) {
-      const difference = Math.abs(a[index]! - b[index]!);
-      if (Number.isNaN(a[index]!) !== Number.isNaN(b[index]!)) return Number.POSITIVE_INFINITY;
-      if (difference > 0) worst = Math.max(worst, scale > 0 ? difference / scale : Number.POSITIVE_INFINITY);
-    }
-  }
-  return worst;
-}
-
-function opCounts(model: Model): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const graph of model.graphs())
-    for (const node of graph.nodes) counts[node.opType] = (counts[node.opType] ?? 0) + 1;
-  return counts;
-}
 
 describe('lift-constants + fold-constants on real models', () => {
   it.each(realModels.map((fixture) => [fixture.id, fixture] as const))(
     '%s: outputs within 1e-6, fewer nodes, valid IR, idempotent',
     async (_id, fixture) => {
-      const model = readModel(fixture.path).model;
-      const feeds = realModelInputs(fixture, declaredInputs(model));
-      const expected = await runOnnxRuntime(fixture.path, feeds);
+      const { model, feeds, expected } = await loadRealModel(fixture);
       const interfaceBefore = [model.graph.inputs.map((value) => value.name), model.graph.outputs.map((v) => v.name)];
       const reports: DiagnosticInput[] = [];
       const context = contextFor(reports);
@@ -82,11 +34,11 @@ describe('lift-constants + fold-constants on real models', () => {
       const bytesAfter = encodeModel(model).byteLength;
 
       expect(reports).toEqual([]);
-      expect(verifyModel(model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+      expect(errorsOf(model)).toEqual([]);
       expect([model.graph.inputs.map((value) => value.name), model.graph.outputs.map((v) => v.name)]).toEqual(
         interfaceBefore,
       );
-      const difference = largestRelativeDifference(expected, await runOnnxRuntime(encodeModel(model), feeds));
+      const difference = relativeDifference(expected, await runOnnxRuntime(encodeModel(model), feeds));
       expect(difference).toBeLessThanOrEqual(RELATIVE);
       expect(afterFold).toBeLessThanOrEqual(original);
       // Folding never grows these models: it adds no copies of weights, only small tables in place of their inputs.

@@ -8,10 +8,9 @@ import {
   Tensor,
   tensorType,
   type Value,
-  verifyModel,
 } from '@whittle/ir';
 import { encodeModel } from '@whittle/onnx';
-import type { DiagnosticInput, PassContext } from '@whittle/spec';
+import type { DiagnosticInput } from '@whittle/spec';
 import { ort, outputsDifference, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,15 +19,7 @@ import {
   FoldConstantsCodes,
   foldConstants,
 } from './fold-constants.js';
-
-function contextFor(reports: DiagnosticInput[] = []): PassContext<Model> {
-  const context: PassContext<Model> = {
-    report: (diagnostic) => reports.push(diagnostic),
-    analysis: (analysis, model) => analysis.compute(model, context),
-    debug: true,
-  };
-  return context;
-}
+import { contextFor, errorsOf } from './test-support.js';
 
 async function fold(model: Model, options: Partial<FoldConstantsOptions> = {}, reports: DiagnosticInput[] = []) {
   return foldConstants.create(options).run(model, contextFor(reports));
@@ -37,7 +28,7 @@ async function fold(model: Model, options: Partial<FoldConstantsOptions> = {}, r
 /** Fold, check the IR, and check that a second run changes nothing. */
 async function foldChecked(model: Model, options: Partial<FoldConstantsOptions> = {}) {
   const result = await fold(model, options);
-  expect(verifyModel(model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+  expect(errorsOf(model)).toEqual([]);
   const again = await fold(model, options);
   expect(again.changed).toBe(false);
   expect(again.statistics?.nodesFolded).toBe(0);

@@ -1,77 +1,24 @@
-import { DataType, GraphBuilder, type Model, Node, Tensor, Value, verifyModel } from '@whittle/ir';
-import { encodeModel } from '@whittle/onnx';
-import type { PassContext, PassResult } from '@whittle/spec';
-import { type OrtTensor, type Outputs, ort, Random, runOnnxRuntime } from '@whittle/test-fixtures';
+import { DataType, GraphBuilder, type Model, Node, type Tensor, Value } from '@whittle/ir';
+import { type OrtTensor, Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { fuseBatchNorm } from './fuse-batchnorm.js';
+import { opTypesOf, randomFeed, randomTensor, runChecked, runKeepingOutputs } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
-
-async function run(model: Model): Promise<PassResult<Model>> {
-  const outputs = model.graph.outputs.map((value) => [value.name, value.type]);
-  const result = await fuseBatchNorm.create({}).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
-  expect(model.graph.outputs.map((value) => [value.name, value.type])).toEqual(outputs);
-  expect((await fuseBatchNorm.create({}).run(model, context)).changed).toBe(false);
-  return result;
-}
-
-const ops = (model: Model) => model.graph.nodes.map((node) => node.opType);
-
-function randomTensor(random: Random, name: string, dims: number[], low = -1, high = 1): Tensor {
-  const count = dims.reduce((product, dim) => product * dim, 1);
-  return Tensor.fromArray(
-    name,
-    DataType.FLOAT,
-    dims,
-    Float32Array.from({ length: count }, () => random.uniform(low, high)),
-  );
-}
+const run = (model: Model) => runChecked(fuseBatchNorm, model);
 
 function batchNorm(b: GraphBuilder, random: Random, input: Value, channels: number, output = 'y'): Value {
   const params = [
-    randomTensor(random, `${output}_scale`, [channels], 0.5, 2),
+    randomTensor(random, `${output}_scale`, [channels], { low: 0.5, high: 2 }),
     randomTensor(random, `${output}_bias`, [channels]),
     randomTensor(random, `${output}_mean`, [channels]),
-    randomTensor(random, `${output}_var`, [channels], 0.1, 3),
+    randomTensor(random, `${output}_var`, [channels], { low: 0.1, high: 3 }),
   ].map((tensor) => b.initializer(tensor));
   return b.op('BatchNormalization', [input, ...params], { output, attributes: { epsilon: 1e-3 } });
 }
 
-function feed(random: Random, dims: number[]): OrtTensor {
-  const count = dims.reduce((product, dim) => product * dim, 1);
-  return new ort.Tensor(
-    'float32',
-    Float32Array.from({ length: count }, () => random.normal()),
-    dims,
-  );
-}
-
-function relativeError(expected: Outputs, actual: Outputs): number {
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(expected)) {
-    const a = tensor.data as Float32Array;
-    const b = actual[name]!.data as Float32Array;
-    expect(b.length).toBe(a.length);
-    const scale = Math.max(...Array.from(a, Math.abs), 1e-30);
-    for (let index = 0; index < a.length; index++) worst = Math.max(worst, Math.abs(a[index]! - b[index]!) / scale);
-  }
-  return worst;
-}
-
 /** Run the pass and check ONNX Runtime gives the same outputs before and after. */
-async function fusesExactly(model: Model, feeds: Record<string, OrtTensor>): Promise<PassResult<Model>> {
-  const before = await runOnnxRuntime(encodeModel(model), feeds);
-  const result = await run(model);
-  const after = await runOnnxRuntime(encodeModel(model), feeds);
-  expect(Object.keys(after)).toEqual(Object.keys(before));
-  expect(relativeError(before, after)).toBeLessThan(1e-5);
-  return result;
-}
+const fusesExactly = (model: Model, feeds: Record<string, OrtTensor>) =>
+  runKeepingOutputs(fuseBatchNorm, model, feeds, 1e-5);
 
 function convModel(options: {
   group?: number;
@@ -93,7 +40,7 @@ function convModel(options: {
   });
   b.output(batchNorm(b, random, conv, outChannels));
   const model = b.model({ opsetImports: [{ domain: '', version: 13 }] });
-  return { model, feeds: { x: feed(random, [1, inChannels, 5, 5]) } };
+  return { model, feeds: { x: randomFeed(random, [1, inChannels, 5, 5]) } };
 }
 
 function gemmModel(options: { transB: boolean; c?: number[]; beta?: number; opset?: number }) {
@@ -113,14 +60,14 @@ function gemmModel(options: { transB: boolean; c?: number[]; beta?: number; opse
   });
   b.output(batchNorm(b, random, gemm, 3));
   const model = b.model({ opsetImports: [{ domain: '', version: options.opset ?? 13 }] });
-  return { model, feeds: { a: feed(random, [2, 5]) } };
+  return { model, feeds: { a: randomFeed(random, [2, 5]) } };
 }
 
 describe('fuse-batchnorm', () => {
   it('folds into a Conv with a bias, keeping the output name, and drops the BN constants', async () => {
     const { model, feeds } = convModel({});
     const result = await fusesExactly(model, feeds);
-    expect(ops(model)).toEqual(['Conv']);
+    expect(opTypesOf(model)).toEqual(['Conv']);
     expect(model.graph.outputs[0]!.name).toBe('y');
     expect(model.graph.outputs[0]!.producer!.opType).toBe('Conv');
     expect(result.statistics).toEqual({
@@ -141,7 +88,7 @@ describe('fuse-batchnorm', () => {
     ]) {
       const { model, feeds } = convModel(options);
       await fusesExactly(model, feeds);
-      expect(ops(model)).toEqual(['Conv']);
+      expect(opTypesOf(model)).toEqual(['Conv']);
       expect(model.graph.nodes[0]!.inputs).toHaveLength(3);
     }
   });
@@ -154,7 +101,7 @@ describe('fuse-batchnorm', () => {
     ]) {
       const { model, feeds } = convModel(options);
       const result = await fusesExactly(model, feeds);
-      expect(ops(model)).toEqual(['ConvTranspose']);
+      expect(opTypesOf(model)).toEqual(['ConvTranspose']);
       expect(result.statistics).toMatchObject({ intoConvTranspose: 1 });
     }
   });
@@ -170,7 +117,7 @@ describe('fuse-batchnorm', () => {
     ]) {
       const { model, feeds } = gemmModel(options);
       const result = await fusesExactly(model, feeds);
-      expect(ops(model)).toEqual(['Gemm']);
+      expect(opTypesOf(model)).toEqual(['Gemm']);
       expect(result.statistics).toMatchObject({ intoGemm: 1 });
       expect(model.graph.nodes[0]!.floatAttribute('beta', 1)).toBe(1);
     }
@@ -185,8 +132,8 @@ describe('fuse-batchnorm', () => {
     b.output(batchNorm(b, random, fused, 2));
     b.output(b.op('Conv', [x, w], { output: 'other' }));
     const model = b.model();
-    await fusesExactly(model, { x: feed(random, [1, 2, 4, 4]) });
-    expect(ops(model)).toEqual(['Conv', 'Conv']);
+    await fusesExactly(model, { x: randomFeed(random, [1, 2, 4, 4]) });
+    expect(opTypesOf(model)).toEqual(['Conv', 'Conv']);
     expect(model.graph.nodes[1]!.input(1)).toBe(w);
     expect(model.graph.nodes[0]!.input(1)).not.toBe(w);
     expect(w.initializer!.bytes()).toEqual(randomTensor(new Random(3), 'w', [2, 2, 1, 1]).bytes());
@@ -199,15 +146,15 @@ describe('fuse-batchnorm', () => {
     const constant = (tensor: Tensor) => b.op('Constant', [], { attributes: { value: tensor } });
     const conv = b.op('Conv', [x, constant(randomTensor(random, 'w', [2, 2, 1, 1]))], { output: 'conv' });
     const params = [
-      randomTensor(random, 's', [2], 0.5, 2),
+      randomTensor(random, 's', [2], { low: 0.5, high: 2 }),
       randomTensor(random, 'b', [2]),
       randomTensor(random, 'm', [2]),
-      randomTensor(random, 'v', [2], 0.1, 2),
+      randomTensor(random, 'v', [2], { low: 0.1, high: 2 }),
     ].map(constant);
     b.output(b.op('BatchNormalization', [conv, ...params], { output: 'y' }));
     const model = b.model();
-    const result = await fusesExactly(model, { x: feed(random, [1, 2, 3, 3]) });
-    expect(ops(model)).toEqual(['Conv']);
+    const result = await fusesExactly(model, { x: randomFeed(random, [1, 2, 3, 3]) });
+    expect(opTypesOf(model)).toEqual(['Conv']);
     expect(result.statistics).toMatchObject({ batchNormsFused: 1, constantsRemoved: 5 });
   });
 
@@ -218,7 +165,7 @@ describe('fuse-batchnorm', () => {
       model.graph.outputs.push(conv);
       const result = await run(model);
       expect(result.changed).toBe(false);
-      expect(ops(model)).toEqual(['Conv', 'BatchNormalization']);
+      expect(opTypesOf(model)).toEqual(['Conv', 'BatchNormalization']);
     });
 
     it('a Conv output read by another node too', async () => {
@@ -227,7 +174,7 @@ describe('fuse-batchnorm', () => {
       model.graph.appendNode(relu);
       model.graph.outputs.push(relu.output(0)!);
       expect((await run(model)).changed).toBe(false);
-      expect(ops(model)).toEqual(['Conv', 'BatchNormalization', 'Relu']);
+      expect(opTypesOf(model)).toEqual(['Conv', 'BatchNormalization', 'Relu']);
     });
 
     it('a BatchNormalization after an op it cannot fold into, or with parameters known only at run time', async () => {
@@ -238,7 +185,7 @@ describe('fuse-batchnorm', () => {
       const conv = b.op('Conv', [x, b.initializer(randomTensor(random, 'w', [2, 2, 1, 1]))]);
       const mean = b.input('mean', DataType.FLOAT, [2]);
       const [scale, bias, , variance] = [0, 1, 2, 3].map((index) =>
-        b.initializer(randomTensor(random, `p${index}`, [2], 0.5, 1)),
+        b.initializer(randomTensor(random, `p${index}`, [2], { low: 0.5, high: 1 })),
       );
       b.output(b.op('BatchNormalization', [conv, scale, bias, mean, variance], { output: 'y2' }));
       const model = b.model();

@@ -1,63 +1,13 @@
-import { DataType, GraphBuilder, type Model, Tensor, type Value, verifyModel } from '@whittle/ir';
-import { encodeModel } from '@whittle/onnx';
-import type { PassContext, PassResult } from '@whittle/spec';
-import { type OrtTensor, type Outputs, ort, Random, runOnnxRuntime } from '@whittle/test-fixtures';
+import { DataType, GraphBuilder, type Model, type Value } from '@whittle/ir';
+import { type OrtTensor, Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { fuseBiasAdd } from './fuse-bias-add.js';
+import { opTypesOf, randomFeed, randomTensor, runChecked, runKeepingOutputs } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const run = (model: Model) => runChecked(fuseBiasAdd, model);
 
-async function run(model: Model): Promise<PassResult<Model>> {
-  const outputs = model.graph.outputs.map((value) => [value.name, value.type]);
-  const result = await fuseBiasAdd.create({}).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
-  expect(model.graph.outputs.map((value) => [value.name, value.type])).toEqual(outputs);
-  expect((await fuseBiasAdd.create({}).run(model, context)).changed).toBe(false);
-  return result;
-}
-
-const ops = (model: Model) => model.graph.nodes.map((node) => node.opType);
-
-function randomTensor(random: Random, name: string, dims: number[], type = DataType.FLOAT): Tensor {
-  const count = dims.reduce((product, dim) => product * dim, 1);
-  const values = Array.from({ length: count }, () => random.uniform(-1, 1));
-  return type === DataType.DOUBLE
-    ? Tensor.fromArray(name, type, dims, Float64Array.from(values))
-    : Tensor.fromArray(name, type, dims, Float32Array.from(values));
-}
-
-function feed(random: Random, dims: number[]): OrtTensor {
-  const count = dims.reduce((product, dim) => product * dim, 1);
-  return new ort.Tensor(
-    'float32',
-    Float32Array.from({ length: count }, () => random.normal()),
-    dims,
-  );
-}
-
-function relativeError(expected: Outputs, actual: Outputs): number {
-  let worst = 0;
-  for (const [name, tensor] of Object.entries(expected)) {
-    const a = tensor.data as Float32Array;
-    const b = actual[name]!.data as Float32Array;
-    expect(b.length).toBe(a.length);
-    const scale = Math.max(...Array.from(a, Math.abs), 1e-30);
-    for (let index = 0; index < a.length; index++) worst = Math.max(worst, Math.abs(a[index]! - b[index]!) / scale);
-  }
-  return worst;
-}
-
-async function fusesExactly(model: Model, feeds: Record<string, OrtTensor>): Promise<PassResult<Model>> {
-  const before = await runOnnxRuntime(encodeModel(model), feeds);
-  const result = await run(model);
-  const after = await runOnnxRuntime(encodeModel(model), feeds);
-  expect(relativeError(before, after)).toBeLessThan(1e-5);
-  return result;
-}
+const fusesExactly = (model: Model, feeds: Record<string, OrtTensor>) =>
+  runKeepingOutputs(fuseBiasAdd, model, feeds, 1e-5);
 
 interface ConvCase {
   op?: 'Conv' | 'ConvTranspose';
@@ -78,10 +28,10 @@ function convModel(options: ConvCase) {
   const inputs = [x, b.initializer(randomTensor(random, 'w', weightDims))];
   if (bias) inputs.push(b.initializer(randomTensor(random, 'b', [6])));
   const conv = b.op(op, inputs, { output: 'conv', attributes: { group, pads: [1, 1, 1, 1] } });
-  const addend = b.initializer(randomTensor(random, 'addend', options.addend, options.addendType));
+  const addend = b.initializer(randomTensor(random, 'addend', options.addend, { type: options.addendType }));
   const operands: Value[] = options.swap ? [addend, conv] : [conv, addend];
   b.output(b.op(options.sub ? 'Sub' : 'Add', operands, { output: 'y' }));
-  return { model: b.model(), feeds: { x: feed(random, [1, 4, 4, 4]) } };
+  return { model: b.model(), feeds: { x: randomFeed(random, [1, 4, 4, 4]) } };
 }
 
 function gemmModel(options: { c?: number[]; beta?: number; addend: number[]; transB?: boolean }) {
@@ -98,7 +48,7 @@ function gemmModel(options: { c?: number[]; beta?: number; addend: number[]; tra
     },
   });
   b.output(b.op('Add', [gemm, b.initializer(randomTensor(random, 'addend', options.addend))], { output: 'y' }));
-  return { model: b.model(), feeds: { a: feed(random, [2, 5]) } };
+  return { model: b.model(), feeds: { a: randomFeed(random, [2, 5]) } };
 }
 
 describe('fuse-bias-add', () => {
@@ -116,7 +66,7 @@ describe('fuse-bias-add', () => {
     for (const options of cases) {
       const { model, feeds } = convModel(options);
       const result = await fusesExactly(model, feeds);
-      expect(ops(model)).toEqual([options.op ?? 'Conv']);
+      expect(opTypesOf(model)).toEqual([options.op ?? 'Conv']);
       expect(model.graph.outputs[0]!.name).toBe('y');
       expect(result.statistics).toEqual({ biasesFused: 1, constantsRemoved: 1 });
       expect(model.graph.nodes[0]!.input(2)!.initializer!.dims).toEqual([6]);
@@ -133,7 +83,7 @@ describe('fuse-bias-add', () => {
     ]) {
       const { model, feeds } = gemmModel(options);
       await fusesExactly(model, feeds);
-      expect(ops(model)).toEqual(['Gemm']);
+      expect(opTypesOf(model)).toEqual(['Gemm']);
       expect(model.graph.nodes[0]!.floatAttribute('beta', 1)).toBe(1);
     }
   });
@@ -148,7 +98,7 @@ describe('fuse-bias-add', () => {
     ] satisfies ConvCase[]) {
       const { model } = convModel(options);
       expect((await run(model)).changed).toBe(false);
-      expect(ops(model)).toHaveLength(2);
+      expect(opTypesOf(model)).toHaveLength(2);
     }
     const { model } = gemmModel({ addend: [2, 3] });
     expect((await run(model)).changed).toBe(false);

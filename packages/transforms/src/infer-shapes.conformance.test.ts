@@ -11,20 +11,17 @@
  * fully static shape; every value of the main graph (exposed as an extra output) matches onnxruntime; the written
  * model runs in onnxruntime with bit-identical outputs.
  */
-import { readFileSync } from 'node:fs';
 import { DataType, type Graph, type Model, type Tensor, type Value, type ValueType } from '@whittle/ir';
-import { decodeTensor, encodeModel } from '@whittle/onnx';
+import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
 import {
   type ConformanceCase,
   conformanceCases,
-  declaredInputs,
   type OrtTensor,
   type Outputs,
   ortTypeOf,
   outputsDifference,
   type RealModelId,
-  realModelInputs,
   realModels,
   runOnnxRuntime,
   tensorToOrt,
@@ -34,9 +31,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { setInputShapes } from './fix-input-shapes.js';
 import { runShapeInference } from './infer-shapes.js';
 import { ShapeInferenceCodes } from './shape-inference/codes.js';
+import { loadRealModel, QUIET, readDataSetInputs } from './test-support.js';
 
 const cases = conformanceCases();
-const quiet = { logSeverityLevel: 4 } as const;
 type Verdict = 'agree' | 'unknown' | 'wrong';
 
 const message = (error: unknown) =>
@@ -124,7 +121,7 @@ function inputsOf(testCase: ConformanceCase, model: Model): { tensors: Tensor[];
   const set = testCase.dataSets[0];
   if (!set) return undefined;
   try {
-    const tensors = set.inputs.map((file) => decodeTensor(new Uint8Array(readFileSync(file)), { file }));
+    const tensors = readDataSetInputs(set);
     return { tensors, feeds: tensors.map(tensorToOrt) };
   } catch {
     return undefined;
@@ -133,7 +130,7 @@ function inputsOf(testCase: ConformanceCase, model: Model): { tensors: Tensor[];
 
 async function tryRun(model: string | Uint8Array, feeds: readonly OrtTensor[] | Record<string, OrtTensor>) {
   try {
-    return await runOnnxRuntime(model, feeds, quiet);
+    return await runOnnxRuntime(model, feeds, QUIET);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
@@ -373,9 +370,7 @@ describe('infer-shapes on the real models', () => {
   it.each(realModels.map((fixture) => [fixture.id, fixture] as const))(
     '%s: every live value fully static, matching onnxruntime; idempotent; the written model runs unchanged',
     async (id: RealModelId, fixture) => {
-      const { model } = readModel(fixture.path);
-      const feeds = realModelInputs(fixture, declaredInputs(model));
-      const expected = await runOnnxRuntime(fixture.path, feeds);
+      const { model, feeds, expected } = await loadRealModel(fixture);
       const shapes = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, [...tensor.dims]]));
       const diagnostics: Diagnostic[] = [];
       setInputShapes(model, shapes);

@@ -6,48 +6,16 @@ import {
   type Model,
   Tensor,
   tensorType,
-  verifyModel,
 } from '@whittle/ir';
 import { encodeModel } from '@whittle/onnx';
-import { readModel } from '@whittle/onnx/node';
-import type { DiagnosticInput, PassContext } from '@whittle/spec';
-import {
-  bitIdentical,
-  declaredInputs,
-  ort,
-  outputsDifference,
-  realModelInputs,
-  realModels,
-  runOnnxRuntime,
-} from '@whittle/test-fixtures';
+import type { DiagnosticInput } from '@whittle/spec';
+import { bitIdentical, ort, outputsDifference, realModels, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { liftConstants } from './lift-constants.js';
-
-function contextFor(reports: DiagnosticInput[] = []): PassContext<Model> {
-  const context: PassContext<Model> = {
-    report: (diagnostic) => reports.push(diagnostic),
-    analysis: (analysis, model) => analysis.compute(model, context),
-    debug: true,
-  };
-  return context;
-}
+import { contextFor, errorsOf, loadRealModel, nodeCount, opCounts } from './test-support.js';
 
 async function lift(model: Model, reports: DiagnosticInput[] = []) {
   return liftConstants.create({}).run(model, contextFor(reports));
-}
-
-const errorsOf = (model: Model) => verifyModel(model).filter((diagnostic) => diagnostic.severity === 'error');
-
-function nodeCount(model: Model): number {
-  let count = 0;
-  for (const graph of model.graphs()) count += graph.nodeCount;
-  return count;
-}
-
-function constantNodes(model: Model): number {
-  let count = 0;
-  for (const graph of model.graphs()) for (const node of graph.nodes) if (node.is('Constant')) count++;
-  return count;
 }
 
 const constant = (builder: GraphBuilder, output: string, attributes: Record<string, AttributeShorthand>) =>
@@ -198,11 +166,9 @@ describe('lift-constants on real models', () => {
   it.each(realModels.map((fixture) => [fixture.id, fixture] as const))(
     '%s: outputs bit-identical, Constant nodes gone, second run unchanged',
     async (_id, fixture) => {
-      const model = readModel(fixture.path).model;
-      const feeds = realModelInputs(fixture, declaredInputs(model));
-      const expected = await runOnnxRuntime(fixture.path, feeds);
+      const { model, feeds, expected } = await loadRealModel(fixture);
       const nodesBefore = nodeCount(model);
-      const constantsBefore = constantNodes(model);
+      const constantsBefore = opCounts(model).Constant ?? 0;
 
       const result = await lift(model);
       expect(result.statistics!.constantsLifted).toBe(nodesBefore - nodeCount(model));

@@ -16,9 +16,7 @@ import {
   runOnnxRuntime,
 } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { runPipeline } from './optimize.test-support.js';
-
-const quiet = { logSeverityLevel: 4 } as const;
+import { QUIET, runPipeline } from './test-support.js';
 
 describe('optimize on the conformance suite', () => {
   it('keeps every output within 1e-4 and every file valid', async () => {
@@ -33,7 +31,7 @@ describe('optimize on the conformance suite', () => {
       if (typeof feeds === 'string') continue;
       let expected: Awaited<ReturnType<typeof runOnnxRuntime>>;
       try {
-        expected = await runOnnxRuntime(new Uint8Array(readFileSync(testCase.modelPath)), feeds, quiet);
+        expected = await runOnnxRuntime(new Uint8Array(readFileSync(testCase.modelPath)), feeds, QUIET);
       } catch {
         continue; // ONNX Runtime does not run the original either.
       }
@@ -43,7 +41,7 @@ describe('optimize on the conformance suite', () => {
         const output = join(folder, `${testCase.id.replaceAll('/', '_')}.onnx`);
         writeModel(result.model, output);
         written.push([testCase.modelPath, output]);
-        const actual = await runOnnxRuntime(encodeModel(result.model), feeds, quiet);
+        const actual = await runOnnxRuntime(encodeModel(result.model), feeds, QUIET);
         compared++;
         const difference = relativeDifference(expected, actual);
         if (!(difference <= 1e-4)) failures.push(`${testCase.id}: outputs differ by ${difference}`);

@@ -7,17 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModel, writeModel } from '@whittle/onnx/node';
-import {
-  declaredInputs,
-  onnxChecker,
-  realModelInputs,
-  realModels,
-  relativeDifference,
-  runOnnxRuntime,
-} from '@whittle/test-fixtures';
+import { onnxChecker, realModels, relativeDifference, runOnnxRuntime } from '@whittle/test-fixtures';
 import type { PipelineStep } from '@whittle/spec';
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeCount, runPipeline } from './optimize.test-support.js';
+import { loadRealModel, nodeCount, runPipeline } from './test-support.js';
 
 /**
  * Models optimized with their inputs left dynamic: Silero VAD takes 512 samples at 16 kHz but 256 at 8 kHz, and
@@ -38,9 +31,8 @@ afterAll(async () => {
 
 describe('optimize on real models', () => {
   it.each(realModels.map((fixture) => [fixture.id, fixture] as const))('%s', async (id, fixture) => {
-    const loaded = readModel(fixture.path);
-    const feeds = realModelInputs(fixture, declaredInputs(loaded.model));
-    const expected = await runOnnxRuntime(fixture.path, feeds);
+    const loaded = await loadRealModel(fixture);
+    const { feeds, expected } = loaded;
     const before = nodeCount(loaded.model);
     // Fix the inputs to the sizes the feeds use, as `whittle optimize --input-shape` would.
     const shapes = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, [...tensor.dims]]));

@@ -1,23 +1,19 @@
-import { DataType, GraphBuilder, type Model, Tensor, tensorType, Value, verifyModel } from '@whittle/ir';
-import type { PassContext, PassResult } from '@whittle/spec';
+import { DataType, GraphBuilder, type Model, tensorType, Value } from '@whittle/ir';
+import type { PassResult } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { type RemoveUnusedOptions, removeUnused } from './remove-unused.js';
+import { floats } from './shape-inference/test-support.js';
+import { contextFor, errorsOf } from './test-support.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 async function run(model: Model, options: RemoveUnusedOptions = {}): Promise<PassResult<Model>> {
   const result = await removeUnused.create(options).run(model, context);
-  expect(verifyModel(result.model).filter((diagnostic) => diagnostic.severity === 'error')).toEqual([]);
+  expect(errorsOf(result.model)).toEqual([]);
   expect((await removeUnused.create(options).run(model, context)).changed).toBe(false);
   return result;
 }
 
-const floats = (name: string, values: number[]) =>
-  Tensor.fromArray(name, DataType.FLOAT, [values.length], Float32Array.from(values));
 const names = (values: readonly Value[]) => values.map((value) => value.name);
 
 function sample(): { model: Model; thenBranch: GraphBuilder } {

@@ -1,13 +1,10 @@
 import { DataType, GraphBuilder, isTopologicallySorted, type Model, Node, verifyModel } from '@whittle/ir';
-import { type PassContext, WhittleError } from '@whittle/spec';
+import { WhittleError } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
+import { contextFor } from './test-support.js';
 import { GRAPH_CYCLE, topologicalSort } from './topological-sort.js';
 
-const context: PassContext<Model> = {
-  report: () => {},
-  analysis: (analysis, model) => analysis.compute(model, context),
-  debug: true,
-};
+const context = contextFor();
 
 const run = (model: Model) => topologicalSort.create({}).run(model, context);
 const names = (model: Model) => model.graph.nodes.map((node) => node.name);

@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
+import { printOutcome } from '../print-outcome.js';
 import { createRegistry } from '../registry.js';
-import { renderDiagnostic } from '../render-diagnostic.js';
 
 interface OptimizeCommandOptions {
   output: string;
@@ -70,38 +70,27 @@ export function addOptimizeCommand(program: Command, io: CliIo): void {
       const fired = Object.entries(statistics)
         .filter(([key, value]) => key.endsWith('.changedRounds') && value > 0)
         .map(([key]) => key.slice(0, -'.changedRounds'.length));
-      const diagnostics = [...loaded.diagnostics, ...result.diagnostics];
-      if (options.json) {
+      const report = {
+        input: modelPath,
+        output: options.output,
+        nodes: { before: nodesBefore, after: nodesAfter },
+        bytes: { before: loaded.fileSize, after: written.modelBytes + written.externalBytes },
+        passesFired: fired,
+        statistics,
+        milliseconds: result.milliseconds,
+      };
+      printOutcome(io, options.json, report, [...loaded.diagnostics, ...result.diagnostics], () => {
+        const rows = Object.entries(statistics)
+          .filter(([key, value]) => value !== 0 && !key.endsWith('.changedRounds') && key !== 'rounds')
+          .map(([key, value]) => [`  ${key}`, formatCount(value)]);
         io.stdout(
-          `${JSON.stringify(
-            {
-              input: modelPath,
-              output: options.output,
-              nodes: { before: nodesBefore, after: nodesAfter },
-              bytes: { before: loaded.fileSize, after: written.modelBytes + written.externalBytes },
-              passesFired: fired,
-              statistics,
-              milliseconds: result.milliseconds,
-              diagnostics,
-            },
-            null,
-            2,
-          )}\n`,
+          `nodes ${formatCount(nodesBefore)} -> ${formatCount(nodesAfter)}; size ${formatBytes(loaded.fileSize)} -> ${formatBytes(written.modelBytes + written.externalBytes)}\n`,
         );
-        return;
-      }
-      for (const diagnostic of diagnostics)
-        if (diagnostic.severity !== 'info') io.stderr(`${renderDiagnostic(diagnostic)}\n`);
-      const rows = Object.entries(statistics)
-        .filter(([key, value]) => value !== 0 && !key.endsWith('.changedRounds') && key !== 'rounds')
-        .map(([key, value]) => [`  ${key}`, formatCount(value)]);
-      io.stdout(
-        `nodes ${formatCount(nodesBefore)} -> ${formatCount(nodesAfter)}; size ${formatBytes(loaded.fileSize)} -> ${formatBytes(written.modelBytes + written.externalBytes)}\n`,
-      );
-      io.stdout(
-        `passes that changed the model: ${fired.length > 0 ? fired.join(', ') : 'none'} (${statistics.rounds ?? 0} rounds)\n`,
-      );
-      if (rows.length > 0) io.stdout(`${formatTable(rows)}\n`);
-      io.stdout(`wrote ${options.output} in ${formatMilliseconds(result.milliseconds)}\n`);
+        io.stdout(
+          `passes that changed the model: ${fired.length > 0 ? fired.join(', ') : 'none'} (${statistics.rounds ?? 0} rounds)\n`,
+        );
+        if (rows.length > 0) io.stdout(`${formatTable(rows)}\n`);
+        io.stdout(`wrote ${options.output} in ${formatMilliseconds(result.milliseconds)}\n`);
+      });
     });
 }

@@ -6,8 +6,8 @@ import { readModel, writeModel } from '@whittle/onnx/node';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
+import { printOutcome } from '../print-outcome.js';
 import { createRegistry } from '../registry.js';
-import { renderDiagnostic } from '../render-diagnostic.js';
 
 interface RunCommandOptions {
   output: string;
@@ -54,47 +54,36 @@ export function addRunCommand(program: Command, io: CliIo): void {
         verify: (model) => verifyModel(model),
       });
       const written = writeModel(result.model, output, { externalData: options.externalData });
-      const diagnostics = [...loaded.diagnostics, ...result.diagnostics];
-      if (options.json) {
+      const report = {
+        input: modelPath,
+        output: options.output,
+        changed: result.changed,
+        inputBytes: loaded.fileSize,
+        outputBytes: written.modelBytes,
+        externalBytes: written.externalBytes,
+        milliseconds: result.milliseconds,
+        passes: result.passes,
+      };
+      printOutcome(io, options.json, report, [...loaded.diagnostics, ...result.diagnostics], () => {
+        if (result.passes.length > 0) {
+          io.stdout(
+            `${formatTable([
+              ['pass', 'changed', 'time', 'statistics'],
+              ...result.passes.map((record) => [
+                record.pass,
+                record.changed ? 'yes' : 'no',
+                formatMilliseconds(record.milliseconds),
+                Object.entries(record.statistics)
+                  .map(([key, value]) => `${key}=${value}`)
+                  .join(' '),
+              ]),
+            ])}\n`,
+          );
+        }
+        const external = written.externalBytes > 0 ? ` + ${formatBytes(written.externalBytes)} external data` : '';
         io.stdout(
-          `${JSON.stringify(
-            {
-              input: modelPath,
-              output: options.output,
-              changed: result.changed,
-              inputBytes: loaded.fileSize,
-              outputBytes: written.modelBytes,
-              externalBytes: written.externalBytes,
-              milliseconds: result.milliseconds,
-              passes: result.passes,
-              diagnostics,
-            },
-            null,
-            2,
-          )}\n`,
+          `wrote ${options.output} (${formatBytes(written.modelBytes)}${external}) from ${modelPath} (${formatBytes(loaded.fileSize)}) in ${formatMilliseconds(result.milliseconds)}\n`,
         );
-        return;
-      }
-      for (const diagnostic of diagnostics)
-        if (diagnostic.severity !== 'info') io.stderr(`${renderDiagnostic(diagnostic)}\n`);
-      if (result.passes.length > 0) {
-        io.stdout(
-          `${formatTable([
-            ['pass', 'changed', 'time', 'statistics'],
-            ...result.passes.map((record) => [
-              record.pass,
-              record.changed ? 'yes' : 'no',
-              formatMilliseconds(record.milliseconds),
-              Object.entries(record.statistics)
-                .map(([key, value]) => `${key}=${value}`)
-                .join(' '),
-            ]),
-          ])}\n`,
-        );
-      }
-      const external = written.externalBytes > 0 ? ` + ${formatBytes(written.externalBytes)} external data` : '';
-      io.stdout(
-        `wrote ${options.output} (${formatBytes(written.modelBytes)}${external}) from ${modelPath} (${formatBytes(loaded.fileSize)}) in ${formatMilliseconds(result.milliseconds)}\n`,
-      );
+      });
     });
 }

@@ -1,7 +1,8 @@
+import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { encodeVarint, lengthDelimitedHeader, varintSize } from './encode-field.js';
 import { readVarint } from './reader.js';
-import { plain, prng, protobuf, readUint64 } from './test-support.js';
+import { plain, protobuf, readUint64 } from './test-support.js';
 
 const VALUES = [
   0,
@@ -26,8 +27,8 @@ const VALUES = [
   2 ** 52 + 3,
   Number.MAX_SAFE_INTEGER,
 ];
-const random = prng(7);
-for (let i = 0; i < 200; i++) VALUES.push(Math.floor(random() * 2 ** Math.floor(random() * 53)));
+const random = new Random(7);
+for (let i = 0; i < 200; i++) VALUES.push(Math.floor(random.next() * 2 ** random.integer(0, 53)));
 
 describe('encodeVarint / varintSize', () => {
   it.each(VALUES)('encodes %d exactly as protobufjs does', (value) => {

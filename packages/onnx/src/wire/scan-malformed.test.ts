@@ -1,8 +1,9 @@
+import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { WireFormatError } from './errors.js';
 import { fieldSlices, messageAt, scanUnknownFields } from './scan.js';
 import { RICH_PATHS, richModelBytes } from './test-fixture.js';
-import { appendAt, concat, ldField, prng, replaceAt, tag, topFields, varintField } from './test-support.js';
+import { appendAt, concat, ldField, replaceAt, tag, topFields, varintField } from './test-support.js';
 
 const u8 = (...bytes: number[]) => new Uint8Array(bytes);
 
@@ -87,13 +88,13 @@ describe('malformed input', () => {
   );
 
   it('either scans or throws WireFormatError for randomly damaged models', () => {
-    const random = prng(12345);
+    const random = new Random(12345);
     const base = appendAt(richModelBytes, RICH_PATHS[5]![0], varintField(99, 1));
     let thrown = 0;
     for (let i = 0; i < 5000; i++) {
       const damaged = base.slice();
-      const edits = 1 + Math.floor(random() * 4);
-      for (let e = 0; e < edits; e++) damaged[Math.floor(random() * damaged.length)] = Math.floor(random() * 256);
+      const edits = random.integer(1, 5);
+      for (let e = 0; e < edits; e++) damaged[random.integer(0, damaged.length)] = random.integer(0, 256);
       try {
         const scan = scanUnknownFields(damaged);
         for (const entry of scan.values()) for (const f of entry.fields) expect(f.buffer).toBe(damaged.buffer);
@@ -104,7 +105,7 @@ describe('malformed input', () => {
     }
     expect(thrown).toBeGreaterThan(0);
     for (let i = 0; i < 2000; i++) {
-      const noise = new Uint8Array(1 + Math.floor(random() * 64)).map(() => Math.floor(random() * 256));
+      const noise = random.bytes(random.integer(1, 65));
       try {
         scanUnknownFields(noise);
       } catch (error) {

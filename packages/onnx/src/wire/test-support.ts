@@ -128,15 +128,3 @@ export function replaceAt(model: Uint8Array, path: string, edit: (payload: Uint8
 export function appendAt(model: Uint8Array, path: string, extra: Uint8Array): Uint8Array {
   return replaceAt(model, path, (payload) => concat(payload, extra));
 }
-
-/** Deterministic PRNG (mulberry32) for fuzz tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
