@@ -12,7 +12,8 @@ export interface ExecutorTensor {
 export interface ExecutorValueInfo {
   readonly name: string;
   readonly type: ExecutorElementType;
-  readonly dims: readonly (number | string | null)[];
+  /** undefined when even the rank is unknown. */
+  readonly dims: readonly (number | string | null)[] | undefined;
 }
 
 export interface ExecutorOptions {
