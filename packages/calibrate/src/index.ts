@@ -1,1 +1,14 @@
-export {};
+export {
+  type CalibrationDataset,
+  checkedDataset,
+  checkSample,
+  DatasetCodes,
+  type DatasetInput,
+  datasetFromSamples,
+  formatInput,
+  formatTensor,
+  limitDataset,
+  modelInputs,
+  type Sample,
+  type SampleOrigin,
+} from './dataset.js';

@@ -1,0 +1,74 @@
+import { datasetFromSamples, type Sample } from '@whittle/calibrate';
+import type { Model } from '@whittle/ir';
+import { readModel } from '@whittle/onnx/node';
+import { ortExecutorFactory } from '@whittle/runtime-ort';
+import { declaredInputs, Random, realModel, realModelInputs } from '@whittle/test-fixtures';
+import { liftConstants } from '@whittle/transforms';
+import { describe, expect, it } from 'vitest';
+import { compareModels } from './compare.js';
+
+const fixture = realModel('ocr-cls');
+
+async function loadLifted(): Promise<Model> {
+  const { model } = readModel(fixture.path);
+  const context = { report: () => {}, analysis: () => undefined as never, debug: false };
+  await liftConstants.create({}).run(model, context);
+  return model;
+}
+
+function samples(model: Model, count: number): Sample[] {
+  return Array.from({ length: count }, (_, index) => {
+    const feeds = realModelInputs(fixture, declaredInputs(model), index + 1);
+    return Object.fromEntries(
+      Object.entries(feeds).map(([name, tensor]) => [
+        name,
+        { type: tensor.type, dims: tensor.dims, data: tensor.data as Float32Array },
+      ]),
+    );
+  });
+}
+
+describe('compareModels', () => {
+  it('finds identical models identical, with latency measured for both', async () => {
+    const reference = await loadLifted();
+    const candidate = await loadLifted();
+    const report = await compareModels(reference, candidate, datasetFromSamples(samples(reference, 2)), {
+      executors: ortExecutorFactory,
+      latencyRuns: 3,
+    });
+    expect(report.samples).toBe(2);
+    expect(report.outputs).toHaveLength(1);
+    expect(report.outputs[0]).toMatchObject({ sqnr: Number.POSITIVE_INFINITY, maxAbsoluteError: 0 });
+    expect(report.latency?.referenceMilliseconds).toBeGreaterThan(0);
+    expect(report.latency?.runs).toBe(3);
+  });
+
+  it('ranks the layer whose weights were disturbed as the one where error enters', async () => {
+    const reference = await loadLifted();
+    const candidate = await loadLifted();
+    // Disturb the weights of one Conv in the middle of the network.
+    const convolutions = candidate.graph.nodes.filter((node) => node.opType === 'Conv');
+    const target = convolutions[Math.floor(convolutions.length / 2)]!;
+    const weight = target.input(1)!.initializer!;
+    const values = Float32Array.from(weight.toArray() as Float32Array);
+    const random = new Random(7);
+    for (let index = 0; index < values.length; index++) values[index]! *= 1 + 0.2 * (random.next() - 0.5);
+    weight.data = { kind: 'view', byteLength: values.byteLength, bytes: () => new Uint8Array(values.buffer) };
+    const report = await compareModels(reference, candidate, datasetFromSamples(samples(reference, 2)), {
+      executors: ortExecutorFactory,
+      perLayer: true,
+      latencyRuns: 0,
+    });
+    const output = report.outputs[0]!;
+    expect(output.sqnr).toBeLessThan(60);
+    expect(output.sqnr).toBeGreaterThan(0);
+    const worst = [...report.layers!].sort((a, b) => b.drop - a.drop)[0]!;
+    expect(worst.name).toBe(target.output(0)!.name);
+    const before = report.layers!.filter(
+      (layer) =>
+        reference.graph.indexOfNode(reference.graph.nodes.find((node) => node.output(0)?.name === layer.name)!) <
+        candidate.graph.indexOfNode(target),
+    );
+    expect(before.every((layer) => layer.sqnr === Number.POSITIVE_INFINITY)).toBe(true);
+  });
+});

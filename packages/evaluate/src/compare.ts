@@ -1,0 +1,181 @@
+import type { CalibrationDataset } from '@whittle/calibrate';
+import type { Model, Node } from '@whittle/ir';
+import type { Executor, ExecutorFactory } from '@whittle/spec';
+import { ErrorAccumulator, type ErrorMetrics, median } from './metrics.js';
+
+export interface CompareOptions {
+  executors: ExecutorFactory<Model>;
+  /** Also compare every intermediate value the two models share by name, and rank where error enters. */
+  perLayer?: boolean;
+  /** Timed runs per model (alternating, after two warm-up runs each). Default 20; 0 skips timing. */
+  latencyRuns?: number;
+  /** Compare at most this many samples. */
+  samples?: number;
+  threads?: number;
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+export interface OutputComparison extends ErrorMetrics {
+  name: string;
+  /** Why the output could not be compared (missing in the candidate, shapes differ). */
+  mismatch?: string;
+}
+
+export interface LayerComparison extends ErrorMetrics {
+  name: string;
+  /** The reference node producing the value. */
+  node: string;
+  opType: string;
+  /** Worst SQNR among the node's inputs that were compared (Infinity when none were: fed from inputs/weights). */
+  inputSqnr: number;
+  /** dB lost at this node: inputSqnr − sqnr (how much error this layer adds). */
+  drop: number;
+}
+
+export interface ComparisonReport {
+  samples: number;
+  outputs: OutputComparison[];
+  latency?: { referenceMilliseconds: number; candidateMilliseconds: number; ratio: number; runs: number };
+  /** In the reference's node order. */
+  layers?: LayerComparison[];
+}
+
+/** Values of the main graph worth comparing between two versions of a model: node outputs both models have. */
+function sharedValues(reference: Model, candidate: Model): Map<string, Node> {
+  const candidateNames = new Set<string>();
+  for (const node of candidate.graph.nodes)
+    for (const output of node.outputs) if (output) candidateNames.add(output.name);
+  const outputs = new Set(reference.graph.outputs.map((value) => value.name));
+  const shared = new Map<string, Node>();
+  for (const node of reference.graph.nodes) {
+    for (const output of node.outputs) {
+      if (output && candidateNames.has(output.name) && !outputs.has(output.name)) shared.set(output.name, node);
+    }
+  }
+  return shared;
+}
+
+async function timeRuns(first: Executor, second: Executor, sample: Parameters<Executor['run']>[0], runs: number) {
+  const times: [number[], number[]] = [[], []];
+  for (let warmUp = 0; warmUp < 2; warmUp++) {
+    await first.run(sample);
+    await second.run(sample);
+  }
+  // Alternating runs see the same machine load, which matters on noisy machines.
+  for (let run = 0; run < runs; run++) {
+    for (const [index, executor] of [first, second].entries()) {
+      const started = performance.now();
+      await executor.run(sample);
+      times[index]!.push(performance.now() - started);
+    }
+  }
+  return times.map(median) as [number, number];
+}
+
+/**
+ * Run a reference and a candidate model (say, float and quantized) over the same samples: per-output error
+ * metrics, median latency of both measured in the same run, and optionally per-layer errors ranked by where
+ * error enters.
+ */
+export async function compareModels(
+  reference: Model,
+  candidate: Model,
+  dataset: CalibrationDataset,
+  options: CompareOptions,
+): Promise<ComparisonReport> {
+  const shared = options.perLayer ? sharedValues(reference, candidate) : new Map<string, Node>();
+  const capture = [...shared.keys()];
+  const settings = { ...(options.threads ? { threads: options.threads } : {}) };
+  const referenceExecutor = await options.executors.create(reference, { ...settings, capture });
+  const candidateExecutor = await options.executors.create(candidate, { ...settings, capture });
+  const outputs = new Map<string, ErrorAccumulator>();
+  const layers = new Map<string, ErrorAccumulator>(capture.map((name) => [name, new ErrorAccumulator()]));
+  const missing = new Map<string, string>();
+  let samples = 0;
+  let firstSample: Parameters<Executor['run']>[0] | undefined;
+  try {
+    const total =
+      options.samples !== undefined && dataset.size !== undefined
+        ? Math.min(options.samples, dataset.size)
+        : (options.samples ?? dataset.size);
+    for await (const sample of dataset.samples()) {
+      if (options.samples !== undefined && samples >= options.samples) break;
+      firstSample ??= sample;
+      const expected = await referenceExecutor.run(sample);
+      const actual = await candidateExecutor.run(sample);
+      for (const name of reference.graph.outputs.map((value) => value.name)) {
+        const candidateTensor = actual[name];
+        if (!candidateTensor) {
+          missing.set(name, 'the candidate has no output of this name');
+          continue;
+        }
+        const accumulator = outputs.get(name) ?? new ErrorAccumulator();
+        outputs.set(name, accumulator);
+        accumulator.add(expected[name]!, candidateTensor);
+      }
+      for (const [name, accumulator] of layers) {
+        const left = expected[name];
+        const right = actual[name];
+        if (left && right && left.type.startsWith('float') && right.type.startsWith('float'))
+          accumulator.add(left, right);
+      }
+      samples++;
+      options.onProgress?.(samples, total);
+    }
+  } finally {
+    await referenceExecutor.dispose();
+    await candidateExecutor.dispose();
+  }
+  const report: ComparisonReport = {
+    samples,
+    outputs: reference.graph.outputs.map((value) => {
+      const accumulator = outputs.get(value.name);
+      const metrics = accumulator?.result() ?? new ErrorAccumulator().result();
+      const mismatch = missing.get(value.name) ?? accumulator?.mismatch;
+      return { name: value.name, ...metrics, ...(mismatch ? { mismatch } : {}) };
+    }),
+  };
+  const runs = options.latencyRuns ?? 20;
+  if (runs > 0 && firstSample) {
+    // Executors without captures, so that timing measures the models as they would run.
+    const referenceTimed = await options.executors.create(reference, settings);
+    const candidateTimed = await options.executors.create(candidate, settings);
+    try {
+      const [referenceMilliseconds, candidateMilliseconds] = await timeRuns(
+        referenceTimed,
+        candidateTimed,
+        firstSample,
+        runs,
+      );
+      report.latency = {
+        referenceMilliseconds,
+        candidateMilliseconds,
+        ratio: candidateMilliseconds / referenceMilliseconds,
+        runs,
+      };
+    } finally {
+      await referenceTimed.dispose();
+      await candidateTimed.dispose();
+    }
+  }
+  if (options.perLayer) report.layers = rankLayers(shared, layers);
+  return report;
+}
+
+function rankLayers(shared: Map<string, Node>, layers: Map<string, ErrorAccumulator>): LayerComparison[] {
+  const sqnrs = new Map<string, number>();
+  const results: LayerComparison[] = [];
+  for (const [name, node] of shared) {
+    const metrics = layers.get(name)!.result();
+    if (metrics.elements === 0) continue;
+    sqnrs.set(name, metrics.sqnr);
+    const inputSqnrs = node.inputs.flatMap((input) => (input && sqnrs.has(input.name) ? [sqnrs.get(input.name)!] : []));
+    const inputSqnr = inputSqnrs.length > 0 ? Math.min(...inputSqnrs) : Number.POSITIVE_INFINITY;
+    const drop =
+      inputSqnr === Number.POSITIVE_INFINITY && metrics.sqnr === Number.POSITIVE_INFINITY
+        ? 0
+        : inputSqnr - metrics.sqnr;
+    results.push({ name, node: node.name, opType: node.opType, inputSqnr, drop, ...metrics });
+  }
+  return results;
+}

@@ -1,0 +1,8 @@
+export {
+  type CompareOptions,
+  type ComparisonReport,
+  compareModels,
+  type LayerComparison,
+  type OutputComparison,
+} from './compare.js';
+export { ErrorAccumulator, type ErrorMetrics, median } from './metrics.js';
