@@ -34,13 +34,10 @@ export const DatasetCodes = {
 } as const;
 
 /**
- * A model input as datasets see it: `ExecutorValueInfo` (ORT-style element type name, dims with symbolic names as
- * strings and `null` for unknown) plus whether the rank is known at all.
+ * A model input as datasets see it: the executor's view (ORT-style element type name; dims with symbolic names as
+ * strings, `null` for unknown, and `undefined` when even the rank is unknown).
  */
-export interface DatasetInput extends ExecutorValueInfo {
-  /** false when the model declares no shape for the input: any rank and dims are accepted. Default true. */
-  readonly rankKnown?: boolean;
-}
+export type DatasetInput = ExecutorValueInfo;
 
 /**
  * The inputs a model declares that are not initializers, in declaration order. Tensor inputs get the element type
@@ -56,11 +53,10 @@ export function modelInputs(model: Model): DatasetInput[] {
       inputs.push({
         name: value.name,
         type: dataTypeName(type.elementType),
-        dims: type.shape ? [...type.shape] : [],
-        ...(type.shape ? {} : { rankKnown: false }),
+        dims: type.shape ? [...type.shape] : undefined,
       });
     } else {
-      inputs.push({ name: value.name, type: formatValueType(type), dims: [], rankKnown: false });
+      inputs.push({ name: value.name, type: formatValueType(type), dims: undefined });
     }
   }
   return inputs;
@@ -80,7 +76,7 @@ function formatDims(dims: readonly (number | string | null)[]): string {
 
 /** `float32[1,3,?,?]` for a declared input (symbolic and unknown dims as `?`; unknown rank: no brackets). */
 export function formatInput(input: DatasetInput): string {
-  return input.rankKnown === false || !input.dims ? input.type : `${input.type}${formatDims(input.dims)}`;
+  return input.dims === undefined ? input.type : `${input.type}${formatDims(input.dims)}`;
 }
 
 /** `float32[1,3,48]` for a tensor. */
@@ -162,9 +158,10 @@ export function checkSample(
     for (const dim of tensor.dims) {
       if (!Number.isSafeInteger(dim) || dim < 0) throw mismatch(DatasetCodes.SHAPE_MISMATCH, ` (invalid dim ${dim})`);
     }
-    if (input.rankKnown !== false && input.dims) {
-      if (tensor.dims.length !== input.dims.length) throw mismatch(DatasetCodes.SHAPE_MISMATCH);
-      input.dims.forEach((dim, axis) => {
+    const declared = input.dims;
+    if (declared !== undefined) {
+      if (tensor.dims.length !== declared.length) throw mismatch(DatasetCodes.SHAPE_MISMATCH);
+      declared.forEach((dim, axis) => {
         const size = tensor.dims[axis]!;
         if (typeof dim === 'number') {
           if (dim >= 0 && size !== dim) throw mismatch(DatasetCodes.SHAPE_MISMATCH);

@@ -52,3 +52,4 @@ export {
   realModels,
   type ValueRecipe,
 } from './real-models.js';
+export * from './real-data.js';
