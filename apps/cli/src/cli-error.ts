@@ -4,6 +4,8 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   cwd: string;
+  /** stderr is a terminal: progress bars redraw in place. */
+  interactive?: boolean;
 }
 
 /** Exit codes: 0 success, 1 a run that failed (bad model, bad pipeline), 2 a usage error. */

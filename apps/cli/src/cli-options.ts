@@ -19,3 +19,12 @@ export function inputAndOutput(cwd: string, model: string, output: string): { in
   }
   return paths;
 }
+
+/** A whole-number option, or a usage error naming the option. */
+export function integerOption(name: string, text: string, minimum = 0): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < minimum) {
+    throw usageError(`${name} takes a whole number of at least ${minimum}, not '${text}'`);
+  }
+  return value;
+}

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataType, GraphBuilder, Tensor } from '@whittle/ir';
 import { readModel, writeModel } from '@whittle/onnx/node';
-import { realModel } from '@whittle/test-fixtures';
+import { realModel, textImages } from '@whittle/test-fixtures';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
@@ -220,5 +220,46 @@ describe('whittle optimize', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^whittle: error \[FIX_INPUT_SHAPES_UNKNOWN_INPUT\]/);
     expect(existsSync(output)).toBe(false);
+  });
+});
+
+describe('whittle compare', () => {
+  const classifier = realModel('ocr-cls').path;
+
+  it('reports output fidelity, sizes and latency against the reference', async () => {
+    const data = join(folder, 'classifier-images');
+    mkdirSync(data);
+    for (const image of textImages('classifier', 'evaluation').slice(0, 4))
+      copyFileSync(image.path, join(data, basename(image.path)));
+    const optimized = join(folder, 'classifier.compare.onnx');
+    expect((await whittle(['optimize', classifier, '-o', optimized])).code).toBe(0);
+    const { code, stdout } = await whittle([
+      'compare',
+      classifier,
+      optimized,
+      '--data',
+      data,
+      '--runs',
+      '3',
+      '--per-layer',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.samples).toBe(4);
+    expect(report.outputs[0].sqnr).toBeGreaterThan(100);
+    expect(report.bytes[1]).toBeLessThan(report.bytes[0]);
+    expect(report.latency.runs).toBe(3);
+    expect(report.layers.length).toBeGreaterThan(50);
+    const text = await whittle(['compare', classifier, optimized, '--data', data, '--runs', '0']);
+    expect(text.stdout).toMatch(/softmax_0\.tmp_0\s+\d+\.\d dB/);
+  });
+
+  it('gives coded errors for missing data and usage errors for bad numbers', async () => {
+    const missing = await whittle(['compare', classifier, classifier, '--data', join(folder, 'no-such-folder')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^whittle: error \[DATASET_NOT_FOUND\]/);
+    const badRuns = await whittle(['compare', classifier, classifier, '--data', folder, '--runs', 'many']);
+    expect(badRuns.code).toBe(2);
   });
 });

@@ -28,7 +28,7 @@ export interface LayerComparison extends ErrorMetrics {
   opType: string;
   /** Worst SQNR among the node's inputs that were compared (Infinity when none were: fed from inputs/weights). */
   inputSqnr: number;
-  /** dB lost at this node: inputSqnr − sqnr (how much error this layer adds). */
+  /** dB lost at this node: inputSqnr − sqnr, both capped at 200 dB (how much error this layer adds). */
   drop: number;
 }
 
@@ -162,6 +162,9 @@ export async function compareModels(
   return report;
 }
 
+/** float32 rounding alone stays above ~140 dB: beyond 200 dB, differences in SQNR mean nothing. */
+const capped = (sqnr: number) => Math.min(sqnr, 200);
+
 function rankLayers(shared: Map<string, Node>, layers: Map<string, ErrorAccumulator>): LayerComparison[] {
   const sqnrs = new Map<string, number>();
   const results: LayerComparison[] = [];
@@ -171,10 +174,7 @@ function rankLayers(shared: Map<string, Node>, layers: Map<string, ErrorAccumula
     sqnrs.set(name, metrics.sqnr);
     const inputSqnrs = node.inputs.flatMap((input) => (input && sqnrs.has(input.name) ? [sqnrs.get(input.name)!] : []));
     const inputSqnr = inputSqnrs.length > 0 ? Math.min(...inputSqnrs) : Number.POSITIVE_INFINITY;
-    const drop =
-      inputSqnr === Number.POSITIVE_INFINITY && metrics.sqnr === Number.POSITIVE_INFINITY
-        ? 0
-        : inputSqnr - metrics.sqnr;
+    const drop = capped(inputSqnr) - capped(metrics.sqnr);
     results.push({ name, node: node.name, opType: node.opType, inputSqnr, drop, ...metrics });
   }
   return results;
