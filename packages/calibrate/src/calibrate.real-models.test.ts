@@ -1,0 +1,102 @@
+/**
+ * Calibration of real models on real data (rendered text for the OCR classifier, synthesized speech for the voice
+ * detector), kept apart from the evaluation split.
+ */
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { readModel } from '@whittle/onnx/node';
+import { ortExecutorFactory } from '@whittle/runtime-ort';
+import { realModel, speechClips, textImages } from '@whittle/test-fixtures';
+import { describe, expect, it } from 'vitest';
+import { calibrate, calibrationTensors } from './calibrate.js';
+import { datasetFromSamples, type Sample } from './dataset.js';
+import { openDataset } from './node/open-dataset.js';
+import { parseCalibrationTable, serializeCalibrationTable } from './table.js';
+
+/** PaddleOCR's preprocessing: pixels scaled to [-1, 1]. */
+const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+function classifierData(count: number): string {
+  const folder = mkdtempSync(join(tmpdir(), 'whittle-calibration-images-'));
+  for (const image of textImages('classifier', 'calibration').slice(0, count)) {
+    copyFileSync(image.path, join(folder, basename(image.path)));
+  }
+  return folder;
+}
+
+describe('calibrate on real data', () => {
+  const fixture = realModel('ocr-cls');
+
+  it('gives every activation of the OCR classifier a range, and the table reads back', async () => {
+    const { model } = readModel(fixture.path);
+    const dataset = openDataset(classifierData(8), model, { image: paddle });
+    const table = await calibrate(model, dataset, {
+      executors: ortExecutorFactory,
+      method: { method: 'minmax', symmetric: false, bits: 8 },
+    });
+    expect(table.samples).toBe(8);
+    const names = Object.keys(table.tensors);
+    expect(names.length).toBe(calibrationTensors(model).filter((name) => table.tensors[name]).length);
+    expect(names.length).toBeGreaterThan(150);
+    // The input: white paper is 1.0 after PaddleOCR's normalisation, dark ink close to -1.
+    expect(table.tensors.x!.max).toBeCloseTo(1, 5);
+    expect(table.tensors.x!.min).toBeLessThan(-0.5);
+    for (const tensor of Object.values(table.tensors)) expect(tensor.min <= 0 && tensor.max >= 0).toBe(true);
+    const again = await parseCalibrationTable(serializeCalibrationTable(table), { model });
+    expect(again.tensors).toEqual(table.tensors);
+  });
+
+  it('captures in groups when one run would exceed the budget, with the same result', async () => {
+    const { model } = readModel(fixture.path);
+    const dataset = openDataset(classifierData(3), model, { image: paddle });
+    const method = { method: 'minmax', symmetric: false, bits: 8 } as const;
+    const whole = await calibrate(model, dataset, { executors: ortExecutorFactory, method });
+    let groups = 0;
+    const grouped = await calibrate(model, dataset, {
+      executors: ortExecutorFactory,
+      method,
+      captureBudgetBytes: 2_000_000,
+      onProgress: (progress) => {
+        groups = progress.groups;
+      },
+    });
+    expect(groups).toBeGreaterThan(1);
+    // Sessions capturing different sets fuse differently, so values may differ by float rounding, no more.
+    expect(Object.keys(grouped.tensors)).toEqual(Object.keys(whole.tensors));
+    for (const [name, tensor] of Object.entries(whole.tensors)) {
+      const other = grouped.tensors[name]!;
+      const scale = Math.max(Math.abs(tensor.min), Math.abs(tensor.max), 1e-6);
+      expect(Math.abs(other.min - tensor.min) / scale, name).toBeLessThan(1e-5);
+      expect(Math.abs(other.max - tensor.max) / scale, name).toBeLessThan(1e-5);
+    }
+  });
+
+  it('entropy clips outliers that min-max keeps, on the voice detector fed real speech', async () => {
+    const vad = realModel('silero-vad-v5');
+    const { model } = readModel(vad.path);
+    const samples: Sample[] = speechClips('calibration')
+      .slice(0, 12)
+      .map((clip) => ({
+        input: { type: 'float32', dims: [1, 512], data: clip.samples.slice(4000, 4512) },
+        state: { type: 'float32', dims: [2, 1, 128], data: new Float32Array(256) },
+        sr: { type: 'int64', dims: [], data: BigInt64Array.from([16000n]) },
+      }));
+    const dataset = datasetFromSamples(samples);
+    const minmax = await calibrate(model, dataset, {
+      executors: ortExecutorFactory,
+      method: { method: 'minmax', symmetric: true, bits: 8 },
+    });
+    const entropy = await calibrate(model, dataset, {
+      executors: ortExecutorFactory,
+      method: { method: 'entropy', symmetric: true, bits: 8 },
+    });
+    const input = 'input';
+    expect(minmax.tensors[input]!.max).toBeGreaterThan(0);
+    expect(entropy.tensors[input]!.max).toBeLessThanOrEqual(minmax.tensors[input]!.max);
+    const clipped = Object.keys(minmax.tensors).filter(
+      (name) => entropy.tensors[name]!.max < minmax.tensors[name]!.max,
+    );
+    expect(clipped.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,180 @@
+import { DataType, type Model } from '@whittle/ir';
+import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
+import { WhittleError } from '@whittle/spec';
+import type { CalibrationDataset, Sample } from './dataset.js';
+import { TensorObserver } from './observer.js';
+import type { RangeOptions } from './range-methods.js';
+import { type CalibrationTable, createCalibrationTable, modelFingerprint } from './table.js';
+
+export interface CalibrateOptions {
+  executors: ExecutorFactory<Model>;
+  method: RangeOptions;
+  /** Tensors to calibrate; default: the model's float inputs and the float outputs of main-graph nodes. */
+  tensors?: readonly string[];
+  /** Use at most this many samples. */
+  samples?: number;
+  /**
+   * Bytes of captured tensors one run may return. Past it, tensors are captured in groups, one pass over the data
+   * per group, so memory stays bounded on large models. Default 1 GiB.
+   */
+  captureBudgetBytes?: number;
+  threads?: number;
+  /** Histogram bins per tensor (default 2048). */
+  bins?: number;
+  /** Keep histograms in the table so it can be re-targeted later (default true). */
+  histograms?: boolean;
+  onProgress?: (progress: CalibrationProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface CalibrationProgress {
+  /** Sample runs done, over all groups. */
+  done: number;
+  total: number | undefined;
+  group: number;
+  groups: number;
+}
+
+const FLOAT_TYPES = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE]);
+
+/** Main-graph values whose ranges quantization needs: float (or untyped) graph inputs and node outputs. */
+export function calibrationTensors(model: Model): string[] {
+  const names: string[] = [];
+  const wanted = (type: Model['graph']['inputs'][number]['type']) =>
+    type === undefined || (type.kind === 'tensor' && FLOAT_TYPES.has(type.elementType));
+  for (const input of model.graph.inputs) if (!input.initializer && wanted(input.type)) names.push(input.name);
+  for (const node of model.graph.nodes) {
+    for (const output of node.outputs) if (output && output.name && wanted(output.type)) names.push(output.name);
+  }
+  return names;
+}
+
+/** Bytes of a tensor per sample when its shape is static; undefined when it is not known. */
+function staticBytes(model: Model, name: string): number | undefined {
+  for (const value of model.graph.definedValues()) {
+    if (value.name !== name) continue;
+    const type = value.type;
+    if (type?.kind !== 'tensor' || !type.shape || !type.shape.every((dim) => typeof dim === 'number')) return undefined;
+    const elements = (type.shape as number[]).reduce((product, dim) => product * dim, 1);
+    return elements * (type.elementType === DataType.DOUBLE ? 8 : type.elementType === DataType.FLOAT ? 4 : 2);
+  }
+  return undefined;
+}
+
+function tensorBytes(tensor: ExecutorTensor): number {
+  return ArrayBuffer.isView(tensor.data) ? tensor.data.byteLength : 0;
+}
+
+/** Split tensors into groups whose captured bytes per sample stay within the budget (each group holds at least one). */
+function groupsWithin(sizes: ReadonlyMap<string, number>, budget: number): string[][] {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const [name, size] of sizes) {
+    if (current.length > 0 && bytes + size > budget) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(name);
+    bytes += size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/**
+ * Run a dataset through the model and return a calibration table: each tensor's statistics (histogram, extremes,
+ * moving averages) and its range by the chosen method. Observers have a fixed size, so memory does not grow with
+ * the number of samples, and tensors are captured in groups when capturing all of them at once would not fit.
+ */
+export async function calibrate(
+  model: Model,
+  dataset: CalibrationDataset,
+  options: CalibrateOptions,
+): Promise<CalibrationTable> {
+  const names = [...new Set(options.tensors ?? calibrationTensors(model))];
+  const budget = options.captureBudgetBytes ?? 2 ** 30;
+  const settings = options.threads ? { threads: options.threads } : {};
+  const observers = new Map(
+    names.map((name) => [name, new TensorObserver(name, options.bins ? { bins: options.bins } : {})]),
+  );
+  const limit = options.samples;
+  const total =
+    limit !== undefined && dataset.size !== undefined ? Math.min(limit, dataset.size) : (limit ?? dataset.size);
+  let done = 0;
+
+  const observe = (outputs: Record<string, ExecutorTensor>, group: readonly string[]) => {
+    for (const name of group) {
+      const tensor = outputs[name];
+      if (tensor) observers.get(name)!.observe(tensor);
+    }
+  };
+
+  // Sizes: from static shapes where known, else measured by one run of the first sample capturing everything.
+  const sizes = new Map<string, number>();
+  const unknown = names.filter((name) => {
+    const bytes = staticBytes(model, name);
+    if (bytes !== undefined) sizes.set(name, bytes);
+    return bytes === undefined;
+  });
+  let probe: { executor: Executor; first: Sample; outputs: Record<string, ExecutorTensor> } | undefined;
+  if (unknown.length > 0) {
+    const first = await firstSample(dataset);
+    const executor = await options.executors.create(model, { ...settings, capture: names });
+    const outputs = await executor.run(first);
+    for (const name of names) sizes.set(name, outputs[name] ? tensorBytes(outputs[name]) : 0);
+    probe = { executor, first, outputs };
+  }
+  const groups = groupsWithin(new Map(names.map((name) => [name, sizes.get(name) ?? 0])), budget);
+
+  for (const [index, group] of groups.entries()) {
+    // The probe captured everything: when one group holds all tensors, its session and first run are reused.
+    const reuse = probe && groups.length === 1 ? probe : undefined;
+    if (probe && !reuse) {
+      await probe.executor.dispose();
+      probe = undefined;
+    }
+    const executor = reuse?.executor ?? (await options.executors.create(model, { ...settings, capture: group }));
+    try {
+      let count = 0;
+      for await (const sample of dataset.samples()) {
+        if (limit !== undefined && count >= limit) break;
+        if (options.signal?.aborted) {
+          throw new WhittleError('CALIBRATION_ABORTED', `calibration stopped after ${done} sample runs`);
+        }
+        const outputs = count === 0 && reuse ? reuse.outputs : await executor.run(sample);
+        observe(outputs, group);
+        count++;
+        done++;
+        options.onProgress?.({
+          done,
+          total: total === undefined ? undefined : total * groups.length,
+          group: index,
+          groups: groups.length,
+        });
+      }
+      if (count === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+    } finally {
+      await executor.dispose();
+      if (reuse) probe = undefined;
+    }
+  }
+  const samples = total ?? done / Math.max(groups.length, 1);
+  return createCalibrationTable({
+    model: {
+      fingerprint: await modelFingerprint(model),
+      ...(model.producerName ? { producer: model.producerName } : {}),
+    },
+    method: options.method,
+    samples,
+    tensors: observers,
+    createdAt: new Date(),
+    histograms: options.histograms !== false,
+  });
+}
+
+async function firstSample(dataset: CalibrationDataset): Promise<Sample> {
+  for await (const sample of dataset.samples()) return sample;
+  throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+}
