@@ -263,3 +263,62 @@ describe('whittle compare', () => {
     expect(badRuns.code).toBe(2);
   });
 });
+
+describe('whittle calibrate', () => {
+  const classifier = realModel('ocr-cls').path;
+  const paddle = ['--image-mean', '0.5,0.5,0.5', '--image-std', '0.5,0.5,0.5'];
+
+  function calibrationImages(): string {
+    const data = join(folder, 'calibration-images');
+    if (!existsSync(data)) {
+      mkdirSync(data);
+      for (const image of textImages('classifier', 'calibration').slice(0, 5))
+        copyFileSync(image.path, join(data, basename(image.path)));
+    }
+    return data;
+  }
+
+  it('writes a calibration table for the model and summarises it', async () => {
+    const table = join(folder, 'classifier.table.json');
+    const { code, stdout } = await whittle([
+      'calibrate',
+      classifier,
+      '--data',
+      calibrationImages(),
+      ...paddle,
+      '--method',
+      'percentile',
+      '--percentile',
+      '99.9',
+      '-o',
+      table,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ samples: 5, method: { name: 'percentile', percentile: 99.9, bits: 8 } });
+    expect(summary.tensors).toBeGreaterThan(150);
+    const written = JSON.parse(readFileSync(table, 'utf8'));
+    expect(written.format).toBe('whittle-calibration-table');
+    expect(written.tensors.x.max).toBeCloseTo(1, 5);
+  });
+
+  it('gives coded errors for bad data and usage errors for bad options, leaving no table', async () => {
+    const table = join(folder, 'never.table.json');
+    const empty = join(folder, 'empty-data');
+    mkdirSync(empty, { recursive: true });
+    const emptyRun = await whittle(['calibrate', classifier, '--data', empty, '-o', table]);
+    expect(emptyRun.code).toBe(1);
+    expect(emptyRun.stderr).toMatch(/^whittle: error \[DATASET_EMPTY\]/);
+    const corrupt = join(folder, 'corrupt-data');
+    mkdirSync(corrupt, { recursive: true });
+    writeFileSync(join(corrupt, 'sample.npy'), 'not a numpy file');
+    const corruptRun = await whittle(['calibrate', classifier, '--data', corrupt, '-o', table]);
+    expect(corruptRun.code).toBe(1);
+    expect(corruptRun.stderr).toMatch(/^whittle: error \[DATASET_CORRUPT_FILE\]/);
+    expect((await whittle(['calibrate', classifier, '--data', empty, '--method', 'average', '-o', table])).code).toBe(
+      2,
+    );
+    expect(existsSync(table)).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { type CliIo, ExitCode, reportError } from './cli-error.js';
+import { addCalibrateCommand } from './commands/calibrate.js';
 import { addCompareCommand } from './commands/compare.js';
 import { addInspectCommand } from './commands/inspect.js';
 import { addOptimizeCommand } from './commands/optimize.js';
@@ -23,6 +24,7 @@ function createProgram(io: CliIo): Command {
   addRunCommand(program, io);
   addOptimizeCommand(program, io);
   addPassesCommand(program, io);
+  addCalibrateCommand(program, io);
   addCompareCommand(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

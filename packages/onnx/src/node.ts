@@ -265,6 +265,31 @@ function writeFileAtomically(path: string, write: (descriptor: number) => void):
 }
 
 /**
+ * Write any file (a report, a calibration table) atomically: to a temporary name beside it, then renamed, so a
+ * failure leaves no half-written file. Errors are `MODEL_WRITE_FAILED` / `MODEL_OUTPUT_FOLDER_MISSING`.
+ */
+export function writeFileAtomicallySync(path: string, contents: string | Uint8Array): void {
+  const full = resolve(path);
+  if (!existsSync(dirname(full))) {
+    throw new WhittleError(OnnxCodes.OUTPUT_FOLDER_MISSING, `the folder '${dirname(path)}' does not exist`, {
+      location: { file: path },
+    });
+  }
+  const bytes = typeof contents === 'string' ? Buffer.from(contents) : contents;
+  let temporary: string | undefined;
+  try {
+    temporary = writeFileAtomically(full, (descriptor) => writePieces(descriptor, [bytes]));
+    renameSync(temporary, full);
+  } catch (error) {
+    if (temporary) rmSync(temporary, { force: true });
+    throw new WhittleError(OnnxCodes.WRITE_FAILED, `cannot write '${path}': ${(error as Error).message}`, {
+      location: { file: path },
+      cause: error,
+    });
+  }
+}
+
+/**
  * Write a model atomically: every file goes to a temporary name beside its destination and is renamed only when
  * all were written, so a failure leaves no half-written file and never touches an existing one.
  */
