@@ -26,6 +26,25 @@ function classifierData(count: number): string {
 }
 
 describe('calibrate on real data', () => {
+  it('min-max by reductions in the runtime gives the same ranges as observing every activation', async () => {
+    const { model } = readModel(realModel('ocr-cls').path);
+    const dataset = openDataset(classifierData(3), model, { image: paddle });
+    const method = { method: 'minmax', symmetric: false, bits: 8 } as const;
+    const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method });
+    const observed = await calibrate(model, dataset, { executors: ortExecutorFactory, method, histograms: true });
+    expect(Object.keys(reduced.tensors).sort()).toEqual(Object.keys(observed.tensors).sort());
+    for (const [name, tensor] of Object.entries(observed.tensors)) {
+      const other = reduced.tensors[name]!;
+      const scale = Math.max(Math.abs(tensor.min), Math.abs(tensor.max), 1e-6);
+      expect(Math.abs(other.min - tensor.min) / scale, name).toBeLessThan(1e-5);
+      expect(Math.abs(other.max - tensor.max) / scale, name).toBeLessThan(1e-5);
+      expect(other.statistics.count).toBe(tensor.statistics.count);
+      expect(other.statistics.mean).toBeCloseTo(tensor.statistics.mean, 3);
+    }
+    // The caller's model is unchanged: no reduction nodes left behind.
+    expect(model.graph.nodes.some((node) => node.opType === 'ReduceSumSquare')).toBe(false);
+  });
+
   const fixture = realModel('ocr-cls');
 
   it('gives every activation of the OCR classifier a range, and the table reads back', async () => {
@@ -51,11 +70,13 @@ describe('calibrate on real data', () => {
     const { model } = readModel(fixture.path);
     const dataset = openDataset(classifierData(3), model, { image: paddle });
     const method = { method: 'minmax', symmetric: false, bits: 8 } as const;
-    const whole = await calibrate(model, dataset, { executors: ortExecutorFactory, method });
+    // Histograms force the capture path (min-max alone runs as reductions inside the runtime).
+    const whole = await calibrate(model, dataset, { executors: ortExecutorFactory, method, histograms: true });
     let groups = 0;
     const grouped = await calibrate(model, dataset, {
       executors: ortExecutorFactory,
       method,
+      histograms: true,
       captureBudgetBytes: 2_000_000,
       onProgress: (progress) => {
         groups = progress.groups;

@@ -3,6 +3,7 @@ import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
 import type { CalibrationDataset, Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
+import { addStatisticsOutputs, ReducedObserver, reducible } from './reduced-statistics.js';
 import type { RangeOptions } from './range-methods.js';
 import { type CalibrationTable, createCalibrationTable, modelFingerprint } from './table.js';
 
@@ -21,7 +22,10 @@ export interface CalibrateOptions {
   threads?: number;
   /** Histogram bins per tensor (default 2048). */
   bins?: number;
-  /** Keep histograms in the table so it can be re-targeted later (default true). */
+  /**
+   * Keep histograms in the table so it can be re-targeted to other methods later. Default: true, except for
+   * min-max, which then runs reductions inside the runtime instead of copying every activation out (much faster).
+   */
   histograms?: boolean;
   onProgress?: (progress: CalibrationProgress) => void;
   signal?: AbortSignal;
@@ -94,6 +98,9 @@ export async function calibrate(
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
   const names = [...new Set(options.tensors ?? calibrationTensors(model))];
+  if (options.method.method === 'minmax' && options.histograms !== true) {
+    return calibrateByReduction(model, dataset, names, options);
+  }
   const budget = options.captureBudgetBytes ?? 2 ** 30;
   const settings = options.threads ? { threads: options.threads } : {};
   const observers = new Map(
@@ -171,6 +178,55 @@ export async function calibrate(
     tensors: observers,
     createdAt: new Date(),
     histograms: options.histograms !== false,
+  });
+}
+
+/** Min-max calibration from reductions computed by the runtime: five scalars per tensor per sample. */
+async function calibrateByReduction(
+  model: Model,
+  dataset: CalibrationDataset,
+  names: readonly string[],
+  options: CalibrateOptions,
+): Promise<CalibrationTable> {
+  const wanted = new Set(names);
+  const values = [...model.graph.definedValues()].filter((value) => wanted.has(value.name) && reducible(value));
+  const statistics = addStatisticsOutputs(model, values);
+  let executor: Executor;
+  try {
+    executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
+  } finally {
+    statistics.restore();
+  }
+  const observers = new Map(values.map((value) => [value.name, new ReducedObserver(value.name)]));
+  const limit = options.samples;
+  const total =
+    limit !== undefined && dataset.size !== undefined ? Math.min(limit, dataset.size) : (limit ?? dataset.size);
+  let done = 0;
+  try {
+    for await (const sample of dataset.samples()) {
+      if (limit !== undefined && done >= limit) break;
+      if (options.signal?.aborted) {
+        throw new WhittleError('CALIBRATION_ABORTED', `calibration stopped after ${done} samples`);
+      }
+      const outputs = await executor.run(sample);
+      for (const [name, observer] of observers) observer.add(outputs, statistics.outputs.get(name)!);
+      done++;
+      options.onProgress?.({ done, total, group: 0, groups: 1 });
+    }
+  } finally {
+    await executor.dispose();
+  }
+  if (done === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+  return createCalibrationTable({
+    model: {
+      fingerprint: await modelFingerprint(model),
+      ...(model.producerName ? { producer: model.producerName } : {}),
+    },
+    method: options.method,
+    samples: done,
+    tensors: observers,
+    createdAt: new Date(),
+    histograms: false,
   });
 }
 

@@ -32,7 +32,7 @@
 import { dataTypeName, formatValueType, type Model } from '@whittle/ir';
 import { WhittleError } from '@whittle/spec';
 import { decodeHistogramCounts, type HistogramBinsJSON } from './histogram.js';
-import type { TensorObserver, TensorStatistics } from './observer.js';
+import type { TensorStatistics } from './observer.js';
 import {
   computeRange,
   DEFAULT_PERCENTILE,
@@ -88,6 +88,15 @@ export interface CalibrationTable {
   tensors: Record<string, CalibrationTensor>;
 }
 
+/** What a table entry is made from: a TensorObserver, or a source of reduced statistics (no histogram). */
+export interface StatisticsSource {
+  readonly name: string;
+  /** Batches observed; sources that saw none are left out of the table. */
+  readonly batches: number;
+  range(options: RangeOptions): Range;
+  summary(options?: { histogram?: boolean }): TensorStatistics;
+}
+
 export interface CreateCalibrationTableOptions {
   model: CalibrationTableModel;
   method: RangeOptions;
@@ -96,7 +105,7 @@ export interface CreateCalibrationTableOptions {
    * The observers, keyed by tensor name (a Map or a record) or named by themselves (an array). Observers that saw
    * no float batch (never fed, or only non-float tensors) are left out.
    */
-  tensors: ReadonlyMap<string, TensorObserver> | Record<string, TensorObserver> | Iterable<TensorObserver>;
+  tensors: ReadonlyMap<string, StatisticsSource> | Record<string, StatisticsSource> | Iterable<StatisticsSource>;
   createdAt?: string | Date;
   /** Keep each tensor's histogram bins, so that `recomputeRanges` works; default true. */
   histograms?: boolean;
@@ -105,12 +114,12 @@ export interface CreateCalibrationTableOptions {
 /** A calibration table from observers: each tensor's range by the given method, and its statistics. */
 export function createCalibrationTable(options: CreateCalibrationTableOptions): CalibrationTable {
   validateRangeOptions(options.method);
-  const entries: [string, TensorObserver][] =
+  const entries: [string, StatisticsSource][] =
     options.tensors instanceof Map
       ? [...options.tensors.entries()]
       : Symbol.iterator in options.tensors
-        ? [...(options.tensors as Iterable<TensorObserver>)].map((observer) => [observer.name, observer])
-        : Object.entries(options.tensors as Record<string, TensorObserver>);
+        ? [...(options.tensors as Iterable<StatisticsSource>)].map((observer) => [observer.name, observer])
+        : Object.entries(options.tensors as Record<string, StatisticsSource>);
   const tensors: [string, CalibrationTensor][] = [];
   for (const [name, observer] of entries) {
     if (observer.batches === 0) continue;
