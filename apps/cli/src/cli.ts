@@ -5,6 +5,7 @@ import { addCompareCommand } from './commands/compare.js';
 import { addInspectCommand } from './commands/inspect.js';
 import { addOptimizeCommand } from './commands/optimize.js';
 import { addPassesCommand } from './commands/passes.js';
+import { addQuantizeCommand } from './commands/quantize.js';
 import { addRunCommand } from './commands/run.js';
 
 export const VERSION = '0.1.0';
@@ -23,6 +24,7 @@ function createProgram(io: CliIo): Command {
   addInspectCommand(program, io);
   addRunCommand(program, io);
   addOptimizeCommand(program, io);
+  addQuantizeCommand(program, io);
   addPassesCommand(program, io);
   addCalibrateCommand(program, io);
   addCompareCommand(program, io);

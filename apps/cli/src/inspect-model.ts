@@ -1,3 +1,4 @@
+import { nodeCount, operatorCounts } from './model-counts.js';
 import { type DataType, dataTypeName, formatValueType, type Graph, type Model, type Tensor } from '@whittle/ir';
 
 export interface ValueSummary {
@@ -44,10 +45,6 @@ export function* constantTensors(model: Model): Generator<Tensor> {
   }
 }
 
-function operatorName(domain: string, opType: string): string {
-  return domain && domain !== 'ai.onnx' ? `${domain}::${opType}` : opType;
-}
-
 function countSubgraphs(graph: Graph): number {
   let count = 0;
   for (const _ of graph.allGraphs()) count++;
@@ -55,13 +52,7 @@ function countSubgraphs(graph: Graph): number {
 }
 
 export function summarizeModel(model: Model, file?: { path: string; bytes: number }): ModelSummary {
-  const operators = new Map<string, number>();
-  let nodes = 0;
-  for (const node of model.graph.allNodes()) {
-    nodes++;
-    const name = operatorName(node.domain, node.opType);
-    operators.set(name, (operators.get(name) ?? 0) + 1);
-  }
+  const operators = operatorCounts(model);
   const weights = new Map<DataType, WeightSummary>();
   for (const tensor of constantTensors(model)) {
     const entry = weights.get(tensor.dataType) ?? {
@@ -88,11 +79,9 @@ export function summarizeModel(model: Model, file?: { path: string; bytes: numbe
     graphName: model.graph.name,
     inputs: model.graph.inputs.filter((value) => !value.initializer).map(describe),
     outputs: model.graph.outputs.map(describe),
-    nodes,
+    nodes: nodeCount(model),
     subgraphs: countSubgraphs(model.graph),
-    operators: [...operators]
-      .map(([opType, count]) => ({ opType, count }))
-      .sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType)),
+    operators: Object.entries(operators).map(([opType, count]) => ({ opType, count })),
     parameters: weightList.reduce((sum, entry) => sum + entry.parameters, 0),
     weightBytes: weightList.reduce((sum, entry) => sum + entry.bytes, 0),
     weights: weightList,

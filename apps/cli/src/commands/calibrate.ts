@@ -34,7 +34,16 @@ function numberList(option: string, text: string): number[] {
 }
 
 /** Image preprocessing from the --image-* options (undefined when none was given: the readers' defaults apply). */
-export function imageOptions(options: CalibrateCommandOptions): ImagePreprocessing | undefined {
+/** The --image-* options as commander hands them over. */
+export interface ImageCommandOptions {
+  imageScale?: string;
+  imageMean?: string;
+  imageStd?: string;
+  imageLayout?: string;
+  imageChannels?: string;
+}
+
+export function imageOptions(options: ImageCommandOptions): ImagePreprocessing | undefined {
   const image: Record<string, unknown> = {};
   if (options.imageScale) image.scale = numberList('--image-scale', options.imageScale)[0];
   if (options.imageMean) image.mean = numberList('--image-mean', options.imageMean);

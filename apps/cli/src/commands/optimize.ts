@@ -7,6 +7,7 @@ import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { printOutcome } from '../print-outcome.js';
+import { nodeCount } from '../model-counts.js';
 import { createRegistry } from '../registry.js';
 
 interface OptimizeCommandOptions {
@@ -27,12 +28,6 @@ export function parseInputShape(text: string): [string, (number | string)[]] {
     .map((dim) => dim.trim());
   if (dims.some((dim) => dim === '')) throw usageError(`--input-shape '${text}' has an empty dimension`);
   return [name, dims.map((dim) => (/^\d+$/.test(dim) ? Number(dim) : dim))];
-}
-
-function nodeCount(model: Model): number {
-  let count = 0;
-  for (const _ of model.graph.allNodes()) count++;
-  return count;
 }
 
 export function addOptimizeCommand(program: Command, io: CliIo): void {

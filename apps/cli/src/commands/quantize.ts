@@ -1,0 +1,256 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import {
+  type CalibrationTable,
+  calibrate,
+  parseCalibrationTable,
+  RANGE_METHODS,
+  type RangeMethod,
+} from '@whittle/calibrate';
+import { openDataset } from '@whittle/calibrate/node';
+import { PassManager, Pipeline } from '@whittle/core';
+import { type Model, verifyModel } from '@whittle/ir';
+import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
+import { ortExecutorFactory } from '@whittle/runtime-ort';
+import type { PipelineStep } from '@whittle/spec';
+import type { Command } from 'commander';
+import { type CliIo, usageError } from '../cli-error.js';
+import { collect, inputAndOutput, integerOption } from '../cli-options.js';
+import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
+import { nodeCount, operatorCounts } from '../model-counts.js';
+import { printOutcome } from '../print-outcome.js';
+import { createRegistry } from '../registry.js';
+import { ProgressBar } from '../progress.js';
+import { addImageOptions, imageOptions } from './calibrate.js';
+
+const MODES = ['static', 'dynamic', 'fp16', 'bf16', 'weight-only'] as const;
+type Mode = (typeof MODES)[number];
+
+interface QuantizeCommandOptions {
+  output: string;
+  mode: string;
+  data?: string;
+  calibrationTable?: string;
+  method: string;
+  samples?: string;
+  perChannel?: boolean;
+  perTensor?: boolean;
+  format: string;
+  weightType?: string;
+  activationType?: string;
+  exclude: string[];
+  blockSize: string;
+  report?: string;
+  json?: boolean;
+  debug?: boolean;
+  imageScale?: string;
+  imageMean?: string;
+  imageStd?: string;
+  imageLayout?: string;
+  imageChannels?: string;
+}
+
+function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw usageError(`${option} must be one of ${allowed.join(', ')}, not '${value}'`);
+  return value as T;
+}
+
+/** The pipeline steps of a mode, from the command's options (the table for static mode comes separately). */
+export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table?: CalibrationTable): PipelineStep[] {
+  const perChannel = options.perTensor ? false : options.perChannel;
+  const exclude = options.exclude.length > 0 ? { exclude: options.exclude } : {};
+  switch (mode) {
+    case 'static': {
+      const weightType = oneOf('--weight-type', options.weightType, ['int8', 'uint8'] as const);
+      const activationType = oneOf('--activation-type', options.activationType, ['uint8', 'int8', 'int16'] as const);
+      const steps: PipelineStep[] = [
+        [
+          'quantize-static',
+          {
+            calibrationTable: table,
+            ...(weightType ? { weightType } : {}),
+            ...(activationType ? { activationType } : {}),
+            ...(perChannel === undefined ? {} : { perChannel }),
+            ...exclude,
+          },
+        ],
+      ];
+      if (options.format === 'qoperator') steps.push('lower-qoperator');
+      return steps;
+    }
+    case 'dynamic': {
+      const weightType = oneOf('--weight-type', options.weightType, ['int8', 'uint8'] as const);
+      return [
+        [
+          'quantize-dynamic',
+          { ...(weightType ? { weightType } : {}), ...(perChannel === undefined ? {} : { perChannel }), ...exclude },
+        ],
+      ];
+    }
+    case 'fp16':
+    case 'bf16':
+      return [
+        [
+          'convert-float16',
+          {
+            type: mode === 'fp16' ? 'float16' : 'bfloat16',
+            ...(options.exclude.length > 0 ? { blockNodes: options.exclude } : {}),
+          },
+        ],
+      ];
+    case 'weight-only': {
+      const weightType = oneOf('--weight-type', options.weightType ?? 'int4', ['int4', 'int8'] as const);
+      return [
+        [
+          'quantize-weights',
+          { bits: weightType === 'int8' ? 8 : 4, blockSize: integerOption('--block-size', options.blockSize, 16) },
+        ],
+      ];
+    }
+  }
+}
+
+async function calibrationTableFor(model: Model, modelPath: string, options: QuantizeCommandOptions, io: CliIo) {
+  if (options.calibrationTable) {
+    const file = resolve(io.cwd, options.calibrationTable);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw usageError(`cannot read the calibration table '${options.calibrationTable}'`);
+    }
+    return parseCalibrationTable(text, { model });
+  }
+  if (!options.data) {
+    throw usageError(
+      'static quantization needs activation ranges',
+      `give --data <folder of samples> to calibrate on the way, or --calibration-table <file> from 'whittle calibrate ${modelPath} --data ...'`,
+    );
+  }
+  const method = oneOf('--method', options.method, RANGE_METHODS) as RangeMethod;
+  const image = imageOptions(options);
+  const samples = options.samples ? integerOption('--samples', options.samples, 1) : undefined;
+  const dataset = openDataset(resolve(io.cwd, options.data), model, {
+    ...(samples ? { limit: samples } : {}),
+    ...(image ? { image } : {}),
+  });
+  const progress = new ProgressBar('calibrate', 'samples', { write: io.stderr, interactive: io.interactive ?? false });
+  const activationType = options.activationType ?? 'uint8';
+  const table = await calibrate(model, dataset, {
+    executors: ortExecutorFactory,
+    method: { method, symmetric: false, bits: activationType === 'int16' ? 16 : 8 },
+    onProgress: ({ done, total }) => progress.update(done, total),
+  });
+  progress.finish(`calibrated ${Object.keys(table.tensors).length} tensors on ${table.samples} samples`);
+  return table;
+}
+
+function markdownReport(report: Record<string, unknown>, rows: string[][]): string {
+  const table = (cells: string[][]) => cells.map((row) => `| ${row.join(' | ')} |`).join('\n');
+  return [
+    `# whittle quantize: ${report.input}`,
+    '',
+    `Mode **${report.mode}**, written to \`${report.output}\`.`,
+    '',
+    table([['', 'before', 'after', 'ratio'], ['---', '---', '---', '---'], ...rows]),
+    '',
+  ].join('\n');
+}
+
+export function addQuantizeCommand(program: Command, io: CliIo): void {
+  const command = program
+    .command('quantize')
+    .description('Quantize a model: static int8/int16 (QDQ or QOperator), dynamic, fp16/bf16 or weight-only int4/int8')
+    .argument('<model>', 'ONNX model file (never modified)')
+    .requiredOption('-o, --output <file>', 'where to write the quantized model')
+    .option('--mode <mode>', MODES.join(' | '), 'static')
+    .option('--data <path>', 'static: samples to calibrate on (folder of .npy/.npz, test_data_set folders, images)')
+    .option('--calibration-table <file>', "static: a table from 'whittle calibrate'")
+    .option('--method <method>', `static with --data: range method (${RANGE_METHODS.join(', ')})`, 'minmax')
+    .option('--samples <count>', 'static with --data: calibrate on at most this many samples')
+    .option('--per-channel', 'one weight scale per output channel (the default for static)')
+    .option('--per-tensor', 'one weight scale per tensor')
+    .option('--format <format>', 'static: qdq | qoperator', 'qdq')
+    .option('--weight-type <type>', 'int8 | uint8 (static, dynamic); int4 | int8 (weight-only)')
+    .option('--activation-type <type>', 'static: uint8 | int8 | int16')
+    .option(
+      '--exclude <op|name|pattern>',
+      'leave these op types, node names or globs in float (repeatable)',
+      collect,
+      [],
+    )
+    .option('--block-size <size>', 'weight-only: elements per quantization block', '32')
+    .option('--report <file>', 'also write a report (.json or .md)')
+    .option('--debug', 'run the IR verifier after every pass')
+    .option('--json', 'print the report as JSON');
+  addImageOptions(command).action(async (modelPath: string, options: QuantizeCommandOptions) => {
+    const mode = oneOf('--mode', options.mode, MODES)!;
+    oneOf('--format', options.format, ['qdq', 'qoperator'] as const);
+    if (options.perChannel && options.perTensor) throw usageError('--per-channel and --per-tensor exclude each other');
+    if (options.report && !['.json', '.md'].includes(extname(options.report))) {
+      throw usageError('--report writes a .json or a .md file');
+    }
+    const { input, output } = inputAndOutput(io.cwd, modelPath, options.output);
+    const loaded = readModel(input);
+    const nodesBefore = nodeCount(loaded.model);
+    const operatorsBefore = operatorCounts(loaded.model);
+    const table = mode === 'static' ? await calibrationTableFor(loaded.model, modelPath, options, io) : undefined;
+    const steps = quantizeSteps(mode, options, table);
+    const registry = await createRegistry([]);
+    const pipeline = Pipeline.fromSteps(steps, registry);
+    const result = await new PassManager<Model>(registry).run(loaded.model, pipeline, {
+      debug: options.debug ?? false,
+      verify: (model) => verifyModel(model),
+    });
+    const written = writeModel(result.model, output);
+    const bytesAfter = written.modelBytes + written.externalBytes;
+    const statistics: Record<string, number> = {};
+    for (const record of result.passes) {
+      for (const [key, value] of Object.entries(record.statistics)) statistics[`${record.pass}.${key}`] = value;
+    }
+    const report = {
+      input: modelPath,
+      output: options.output,
+      mode,
+      bytes: { before: loaded.fileSize, after: bytesAfter, ratio: bytesAfter / loaded.fileSize },
+      nodes: { before: nodesBefore, after: nodeCount(result.model) },
+      operators: { before: operatorsBefore, after: operatorCounts(result.model) },
+      statistics,
+      milliseconds: result.milliseconds,
+      diagnostics: [...loaded.diagnostics, ...result.diagnostics],
+    };
+    const rows = [
+      ['file size', formatBytes(loaded.fileSize), formatBytes(bytesAfter), `${report.bytes.ratio.toFixed(2)}x`],
+      [
+        'nodes',
+        formatCount(nodesBefore),
+        formatCount(report.nodes.after),
+        `${(report.nodes.after / nodesBefore).toFixed(2)}x`,
+      ],
+    ];
+    if (options.report) {
+      const file = resolve(io.cwd, options.report);
+      writeFileAtomicallySync(
+        file,
+        file.endsWith('.md') ? markdownReport(report, rows) : `${JSON.stringify(report, null, 2)}\n`,
+      );
+    }
+    const { diagnostics, ...summary } = report;
+    printOutcome(io, options.json, summary, diagnostics, () =>
+      io.stdout(
+        `${[
+          formatTable([['', 'before', 'after', 'ratio'], ...rows]),
+          formatTable(
+            Object.entries(statistics)
+              .filter(([, value]) => value !== 0)
+              .map(([key, value]) => [`  ${key}`, formatCount(value)]),
+          ),
+          `wrote ${options.output} (${mode}) in ${formatMilliseconds(result.milliseconds)}`,
+        ]
+          .filter(Boolean)
+          .join('\n')}\n`,
+      ),
+    );
+  });
+}

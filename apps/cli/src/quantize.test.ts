@@ -1,0 +1,111 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { readModel } from '@whittle/onnx/node';
+import { ortExecutorFactory } from '@whittle/runtime-ort';
+import { realModel, textImages } from '@whittle/test-fixtures';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'whittle-quantize-'));
+const classifier = realModel('ocr-cls').path;
+const paddle = ['--image-mean', '0.5,0.5,0.5', '--image-std', '0.5,0.5,0.5'];
+
+async function whittle(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    cwd: folder,
+  });
+  return { code, stdout, stderr };
+}
+
+function images(): string {
+  const data = join(folder, 'images');
+  if (!existsSync(data)) {
+    mkdirSync(data);
+    for (const image of textImages('classifier', 'calibration').slice(0, 4))
+      copyFileSync(image.path, join(data, basename(image.path)));
+  }
+  return data;
+}
+
+describe('whittle quantize', () => {
+  it('quantizes statically, calibrating on the way, and writes a Markdown report', async () => {
+    const output = join(folder, 'classifier.int8.onnx');
+    const { code, stdout, stderr } = await whittle([
+      'quantize',
+      classifier,
+      '--data',
+      images(),
+      ...paddle,
+      '-o',
+      output,
+      '--report',
+      'report.md',
+      '--json',
+    ]);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.mode).toBe('static');
+    expect(report.statistics['quantize-static.weightsQuantized']).toBeGreaterThan(40);
+    expect(
+      report.operators.after.QuantizeLinear ?? report.operators.after['com.microsoft::QuantizeLinear'],
+    ).toBeGreaterThan(0);
+    expect(readFileSync(join(folder, 'report.md'), 'utf8')).toMatch(/^# whittle quantize/);
+    // It runs in onnxruntime-node.
+    const executor = await ortExecutorFactory.create(readModel(output).model);
+    const outputs = await executor.run({
+      x: { type: 'float32', dims: [1, 3, 48, 192], data: new Float32Array(3 * 48 * 192) },
+    });
+    await executor.dispose();
+    expect(Object.keys(outputs)).toEqual(['softmax_0.tmp_0']);
+  });
+
+  it('uses a calibration table, and refuses one made for another model', async () => {
+    const table = join(folder, 'classifier.table.json');
+    expect((await whittle(['calibrate', classifier, '--data', images(), ...paddle, '-o', table])).code).toBe(0);
+    const output = join(folder, 'classifier.table.int8.onnx');
+    expect((await whittle(['quantize', classifier, '--calibration-table', table, '-o', output])).code).toBe(0);
+    const other = realModel('oww-hey-jarvis').path;
+    const mismatch = await whittle(['quantize', other, '--calibration-table', table, '-o', join(folder, 'never.onnx')]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stderr).toMatch(/^whittle: error \[CALIBRATION_TABLE_MODEL_MISMATCH\]/);
+    expect(existsSync(join(folder, 'never.onnx'))).toBe(false);
+  });
+
+  it('names both ways out when static mode has neither data nor table', async () => {
+    const { code, stderr } = await whittle(['quantize', classifier, '-o', join(folder, 'never.onnx')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--data/);
+    expect(stderr).toMatch(/--calibration-table/);
+  });
+
+  it('converts to fp16 and quantizes Gemm weights dynamically', async () => {
+    const half = await whittle([
+      'quantize',
+      classifier,
+      '--mode',
+      'fp16',
+      '-o',
+      join(folder, 'classifier.fp16.onnx'),
+      '--json',
+    ]);
+    expect(half.code).toBe(0);
+    expect(JSON.parse(half.stdout).bytes.ratio).toBeLessThan(0.56);
+    const jarvis = realModel('oww-hey-jarvis').path;
+    const dynamic = await whittle([
+      'quantize',
+      jarvis,
+      '--mode',
+      'dynamic',
+      '-o',
+      join(folder, 'jarvis.dynamic.onnx'),
+      '--json',
+    ]);
+    expect(dynamic.code).toBe(0);
+    expect(JSON.parse(dynamic.stdout).bytes.ratio).toBeLessThan(0.4);
+  });
+});
