@@ -1,0 +1,86 @@
+// Quantization results on real models and held-out real data: for every mode, the size ratio, output SQNR
+// against the float model and the latency ratio measured in the same run (pnpm bench runs it; it prints a
+// Markdown table). Calibration uses the 'calibration' split of rendered text, evaluation the 'evaluation' split.
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const load = (path) => import(pathToFileURL(join(root, path)).href);
+const { realModel, textImages } = await load('packages/test-fixtures/dist/index.js');
+const { readModel } = await load('packages/onnx/dist/node.js');
+const { encodeModel, decodeModel } = await load('packages/onnx/dist/index.js');
+const { ortExecutorFactory } = await load('packages/runtime-ort/dist/index.js');
+const { calibrate } = await load('packages/calibrate/dist/index.js');
+const { openDataset } = await load('packages/calibrate/dist/node.js');
+const { compareModels } = await load('packages/evaluate/dist/index.js');
+const { PassManager, PassRegistry } = await load('packages/core/dist/index.js');
+const { quantizePlugin } = await load('packages/quantize/dist/index.js');
+const { transformsPlugin } = await load('packages/transforms/dist/index.js');
+
+const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+const models = [
+  { id: 'ocr-cls', kind: 'classifier', image: paddle },
+  { id: 'ocr-det', kind: 'detector', image: { ...paddle, size: [320, 320] } },
+  { id: 'ocr-rec', kind: 'recognizer', image: { ...paddle, size: [48, 320] } },
+];
+const samples = Number(process.argv[process.argv.indexOf('--samples') + 1]) || 16;
+
+function imageFolder(kind, split) {
+  const folder = mkdtempSync(join(tmpdir(), `whittle-${kind}-${split}-`));
+  mkdirSync(folder, { recursive: true });
+  for (const image of textImages(kind, split).slice(0, samples))
+    copyFileSync(image.path, join(folder, basename(image.path)));
+  return folder;
+}
+
+const registry = new PassRegistry().register(transformsPlugin).register(quantizePlugin);
+const copy = (model) => decodeModel(encodeModel(model)).model;
+
+const rows = [];
+for (const entry of models) {
+  const reference = readModel(realModel(entry.id).path).model;
+  const calibration = openDataset(imageFolder(entry.kind, 'calibration'), reference, { image: entry.image });
+  const evaluation = openDataset(imageFolder(entry.kind, 'evaluation'), reference, { image: entry.image });
+  const table = await calibrate(reference, calibration, {
+    executors: ortExecutorFactory,
+    method: { method: 'minmax', symmetric: false, bits: 8 },
+  });
+  const modes = {
+    'static int8 (QDQ)': [['quantize-static', { calibrationTable: table }]],
+    'static int8, uint8 weights per-tensor': [['quantize-static', { calibrationTable: table, perChannel: false }]],
+    dynamic: ['quantize-dynamic'],
+    fp16: [['convert-float16', { type: 'float16' }]],
+    'weight-only int4': ['quantize-weights'],
+  };
+  const referenceBytes = encodeModel(reference).byteLength;
+  for (const [mode, steps] of Object.entries(modes)) {
+    try {
+      const result = await new PassManager(registry).run(copy(reference), steps);
+      const candidate = result.model;
+      const report = await compareModels(reference, candidate, evaluation, {
+        executors: ortExecutorFactory,
+        latencyRuns: 20,
+      });
+      const output = report.outputs[0];
+      rows.push([
+        entry.id,
+        mode,
+        (encodeModel(candidate).byteLength / referenceBytes).toFixed(2),
+        output.sqnr.toFixed(1),
+        output.cosineSimilarity.toFixed(4),
+        report.latency.ratio.toFixed(2),
+      ]);
+    } catch (error) {
+      rows.push([entry.id, mode, '-', '-', '-', `failed: ${String(error.code ?? error.message).slice(0, 60)}`]);
+    }
+  }
+}
+console.log(
+  `\nQuantization on held-out real data (${samples} rendered-text samples; SQNR and cosine of the first output; latency = median of 20 alternating runs, candidate/float)`,
+);
+console.log('| model | mode | size ratio | SQNR dB | cosine | latency ratio |');
+console.log('|---|---|---|---|---|---|');
+for (const row of rows) console.log(`| ${row.join(' | ')} |`);
