@@ -1,6 +1,7 @@
-import { PassRegistry } from '@whittle/core';
+import { PassManager, type Pipeline, PassRegistry } from '@whittle/core';
 import { loadPlugin } from '@whittle/core/node';
-import type { Model } from '@whittle/ir';
+import { type Model, verifyModel } from '@whittle/ir';
+import type { PipelineRunResult } from '@whittle/spec';
 import { builtinPlugins } from './builtin-plugins.js';
 
 export interface PluginRequest {
@@ -15,4 +16,17 @@ export async function createRegistry(plugins: readonly PluginRequest[]): Promise
   for (const plugin of builtinPlugins) registry.register(plugin);
   for (const { specifier, from } of plugins) registry.register(await loadPlugin<Model>(specifier, { from }));
   return registry;
+}
+
+/** Run a pipeline the way every command does: the IR verifier after each pass when --debug is given. */
+export function runPipeline(
+  registry: PassRegistry<Model>,
+  model: Model,
+  pipeline: Pipeline,
+  debug: boolean | undefined,
+): Promise<PipelineRunResult<Model>> {
+  return new PassManager<Model>(registry).run(model, pipeline, {
+    debug: debug ?? false,
+    verify: (candidate) => verifyModel(candidate),
+  });
 }

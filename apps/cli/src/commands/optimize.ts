@@ -1,5 +1,4 @@
-import { PassManager, Pipeline } from '@whittle/core';
-import { type Model, verifyModel } from '@whittle/ir';
+import { Pipeline } from '@whittle/core';
 import { readModel, writeModel } from '@whittle/onnx/node';
 import type { PipelineStep } from '@whittle/spec';
 import type { Command } from 'commander';
@@ -8,7 +7,7 @@ import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { printOutcome } from '../print-outcome.js';
 import { nodeCount } from '../model-counts.js';
-import { createRegistry } from '../registry.js';
+import { createRegistry, runPipeline } from '../registry.js';
 
 interface OptimizeCommandOptions {
   output: string;
@@ -49,10 +48,7 @@ export function addOptimizeCommand(program: Command, io: CliIo): void {
       const pipeline = Pipeline.fromSteps(steps, registry);
       const loaded = readModel(input);
       const nodesBefore = nodeCount(loaded.model);
-      const result = await new PassManager<Model>(registry).run(loaded.model, pipeline, {
-        debug: options.debug ?? false,
-        verify: (model) => verifyModel(model),
-      });
+      const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
       const nodesAfter = nodeCount(result.model);
       const written = writeModel(result.model, output);
       // The optimize pass already names each statistic after its pass; other steps get their pass name in front.

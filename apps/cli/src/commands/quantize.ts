@@ -8,8 +8,8 @@ import {
   type RangeMethod,
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
-import { PassManager, Pipeline } from '@whittle/core';
-import { type Model, verifyModel } from '@whittle/ir';
+import { Pipeline } from '@whittle/core';
+import type { Model } from '@whittle/ir';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { PipelineStep } from '@whittle/spec';
@@ -19,7 +19,7 @@ import { collect, inputAndOutput, integerOption } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { nodeCount, operatorCounts } from '../model-counts.js';
 import { printOutcome } from '../print-outcome.js';
-import { createRegistry } from '../registry.js';
+import { createRegistry, runPipeline } from '../registry.js';
 import { ProgressBar } from '../progress.js';
 import { addImageOptions, imageOptions } from './calibrate.js';
 
@@ -199,10 +199,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const steps = quantizeSteps(mode, options, table);
     const registry = await createRegistry([]);
     const pipeline = Pipeline.fromSteps(steps, registry);
-    const result = await new PassManager<Model>(registry).run(loaded.model, pipeline, {
-      debug: options.debug ?? false,
-      verify: (model) => verifyModel(model),
-    });
+    const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
     const written = writeModel(result.model, output);
     const bytesAfter = written.modelBytes + written.externalBytes;
     const statistics: Record<string, number> = {};

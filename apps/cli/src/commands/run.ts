@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { PassManager, Pipeline } from '@whittle/core';
+import { Pipeline } from '@whittle/core';
 import { resolvePipelineArgument } from '@whittle/core/node';
-import { type Model, verifyModel } from '@whittle/ir';
 import { readModel, writeModel } from '@whittle/onnx/node';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
 import { printOutcome } from '../print-outcome.js';
-import { createRegistry } from '../registry.js';
+import { createRegistry, runPipeline } from '../registry.js';
 
 interface RunCommandOptions {
   output: string;
@@ -48,11 +47,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
         coerceTypes: !('file' in source && source.file),
       });
       const loaded = readModel(input);
-      const manager = new PassManager<Model>(registry);
-      const result = await manager.run(loaded.model, pipeline, {
-        debug: options.debug ?? false,
-        verify: (model) => verifyModel(model),
-      });
+      const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
       const written = writeModel(result.model, output, { externalData: options.externalData });
       const report = {
         input: modelPath,
