@@ -48,7 +48,7 @@ export function calibrationTensors(model: Model): string[] {
     type === undefined || (type.kind === 'tensor' && FLOAT_TYPES.has(type.elementType));
   for (const input of model.graph.inputs) if (!input.initializer && wanted(input.type)) names.push(input.name);
   for (const node of model.graph.nodes) {
-    for (const output of node.outputs) if (output && output.name && wanted(output.type)) names.push(output.name);
+    for (const output of node.outputs) if (output?.name && wanted(output.type)) names.push(output.name);
   }
   return names;
 }

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { DataType, Graph, Model, Tensor, tensorType, Value } from '@whittle/ir';
 import { decodeModel } from '@whittle/onnx';
-import type { ExecutorTensor } from '@whittle/spec';
-import { WhittleError } from '@whittle/spec';
 import { realModel } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import {
-  type CalibrationDataset,
   checkedDataset,
   checkSample,
   type DatasetInput,
@@ -15,28 +12,7 @@ import {
   modelInputs,
   type Sample,
 } from './dataset.js';
-
-const f32 = (dims: number[]): ExecutorTensor => ({
-  type: 'float32',
-  dims,
-  data: new Float32Array(dims.reduce((a, b) => a * b, 1)),
-});
-
-function caught(run: () => unknown): WhittleError {
-  try {
-    run();
-  } catch (error) {
-    if (WhittleError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a WhittleError');
-}
-
-async function collect(dataset: CalibrationDataset): Promise<Sample[]> {
-  const out: Sample[] = [];
-  for await (const sample of dataset.samples()) out.push(sample);
-  return out;
-}
+import { caught, collectSamples, float32Tensor } from './test-support.js';
 
 describe('modelInputs', () => {
   it('lists declared inputs that are not initializers, with ORT type names and symbolic dims', () => {
@@ -70,11 +46,11 @@ describe('checkSample', () => {
   const mask: DatasetInput = { name: 'mask', type: 'bool', dims: [1, 'h', 'w'] };
 
   it('accepts a sample that fits, symbolic dims taking any positive size', () => {
-    checkSample({ x: f32([1, 3, 48, 64]) }, [image]);
-    checkSample({ x: f32([1, 3, 48, 64]), mask: { type: 'bool', dims: [1, 48, 64], data: new Uint8Array(48 * 64) } }, [
-      image,
-      mask,
-    ]);
+    checkSample({ x: float32Tensor([1, 3, 48, 64]) }, [image]);
+    checkSample(
+      { x: float32Tensor([1, 3, 48, 64]), mask: { type: 'bool', dims: [1, 48, 64], data: new Uint8Array(48 * 64) } },
+      [image, mask],
+    );
   });
 
   it('reports a missing input', () => {
@@ -85,7 +61,7 @@ describe('checkSample', () => {
   });
 
   it('reports an unknown input', () => {
-    const error = caught(() => checkSample({ x: f32([1, 3, 2, 2]), y: f32([1]) }, [image]));
+    const error = caught(() => checkSample({ x: float32Tensor([1, 3, 2, 2]), y: float32Tensor([1]) }, [image]));
     expect(error.code).toBe('DATASET_UNKNOWN_INPUT');
     expect(error.location).toEqual({ value: 'y' });
   });
@@ -99,12 +75,12 @@ describe('checkSample', () => {
   });
 
   it('reports rank, static dim, zero symbolic dim and data length mismatches', () => {
-    const rank = caught(() => checkSample({ x: f32([1, 3, 48]) }, [image], { file: '/data/a.npy' }));
+    const rank = caught(() => checkSample({ x: float32Tensor([1, 3, 48]) }, [image], { file: '/data/a.npy' }));
     expect(rank.code).toBe('DATASET_SHAPE_MISMATCH');
     expect(rank.message).toBe("/data/a.npy: input 'x': expected float32[1,3,?,?], got float32[1,3,48]");
     expect(rank.location).toEqual({ file: '/data/a.npy', value: 'x' });
-    expect(caught(() => checkSample({ x: f32([1, 1, 4, 4]) }, [image])).code).toBe('DATASET_SHAPE_MISMATCH');
-    expect(caught(() => checkSample({ x: f32([1, 3, 0, 4]) }, [image])).code).toBe('DATASET_SHAPE_MISMATCH');
+    expect(caught(() => checkSample({ x: float32Tensor([1, 1, 4, 4]) }, [image])).code).toBe('DATASET_SHAPE_MISMATCH');
+    expect(caught(() => checkSample({ x: float32Tensor([1, 3, 0, 4]) }, [image])).code).toBe('DATASET_SHAPE_MISMATCH');
     const short = caught(() =>
       checkSample({ x: { type: 'float32', dims: [1, 3, 2, 2], data: new Float32Array(5) } }, [image]),
     );
@@ -114,7 +90,7 @@ describe('checkSample', () => {
   it('requires one size per symbol across the inputs of a sample', () => {
     const error = caught(() =>
       checkSample(
-        { x: f32([1, 3, 48, 64]), mask: { type: 'bool', dims: [1, 48, 32], data: new Uint8Array(48 * 32) } },
+        { x: float32Tensor([1, 3, 48, 64]), mask: { type: 'bool', dims: [1, 48, 32], data: new Uint8Array(48 * 32) } },
         [image, mask],
       ),
     );
@@ -124,8 +100,8 @@ describe('checkSample', () => {
 
   it('accepts any rank for an input whose shape is unknown, but not any type', () => {
     const free: DatasetInput = { name: 'x', type: 'float32', dims: undefined };
-    checkSample({ x: f32([2, 5, 7]) }, [free]);
-    checkSample({ x: f32([]) }, [free]);
+    checkSample({ x: float32Tensor([2, 5, 7]) }, [free]);
+    checkSample({ x: float32Tensor([]) }, [free]);
     expect(caught(() => checkSample({ x: { type: 'int32', dims: [1], data: new Int32Array(1) } }, [free])).code).toBe(
       'DATASET_TYPE_MISMATCH',
     );
@@ -133,14 +109,14 @@ describe('checkSample', () => {
 });
 
 describe('datasetFromSamples', () => {
-  const samples: Sample[] = [{ x: f32([1]) }, { x: f32([2]) }, { x: f32([3]) }];
+  const samples: Sample[] = [{ x: float32Tensor([1]) }, { x: float32Tensor([2]) }, { x: float32Tensor([3]) }];
 
   it('iterates an array more than once and knows its size', async () => {
     const dataset = datasetFromSamples(samples);
     expect(dataset.size).toBe(3);
     expect(dataset.description).toBe('3 samples in memory');
-    expect(await collect(dataset)).toHaveLength(3);
-    expect(await collect(dataset)).toHaveLength(3);
+    expect(await collectSamples(dataset)).toHaveLength(3);
+    expect(await collectSamples(dataset)).toHaveLength(3);
   });
 
   it('iterates a function returning fresh async iterables more than once', async () => {
@@ -151,8 +127,8 @@ describe('datasetFromSamples', () => {
     }, 'generated');
     expect(dataset.size).toBeUndefined();
     expect(dataset.description).toBe('generated');
-    expect(await collect(dataset)).toHaveLength(3);
-    expect(await collect(dataset)).toHaveLength(3);
+    expect(await collectSamples(dataset)).toHaveLength(3);
+    expect(await collectSamples(dataset)).toHaveLength(3);
     expect(calls).toBe(2);
   });
 
@@ -162,18 +138,18 @@ describe('datasetFromSamples', () => {
         yield* samples;
       })(),
     );
-    expect(await collect(dataset)).toHaveLength(3);
-    await expect(collect(dataset)).rejects.toMatchObject({ code: 'DATASET_CONSUMED' });
+    expect(await collectSamples(dataset)).toHaveLength(3);
+    await expect(collectSamples(dataset)).rejects.toMatchObject({ code: 'DATASET_CONSUMED' });
   });
 
   it('limits and checks', async () => {
     const dataset = datasetFromSamples(samples);
     const limited = limitDataset(dataset, 2);
     expect(limited.size).toBe(2);
-    expect(await collect(limited)).toHaveLength(2);
-    expect(await collect(limitDataset(dataset, 0))).toHaveLength(0);
+    expect(await collectSamples(limited)).toHaveLength(2);
+    expect(await collectSamples(limitDataset(dataset, 0))).toHaveLength(0);
     const checked = checkedDataset(dataset, [{ name: 'x', type: 'float32', dims: [1] }]);
-    await expect(collect(checked)).rejects.toMatchObject({
+    await expect(collectSamples(checked)).rejects.toMatchObject({
       code: 'DATASET_SHAPE_MISMATCH',
       message: "sample 1: input 'x': expected float32[1], got float32[2]",
     });

@@ -33,6 +33,14 @@ export const DatasetCodes = {
   CONSUMED: 'DATASET_CONSUMED',
 } as const;
 
+/** A `DATASET_CORRUPT_FILE` error, prefixed with and located at the file when there is one (shared by the readers). */
+export function corruptFileError(file: string | undefined, message: string, cause?: unknown): WhittleError {
+  return new WhittleError(DatasetCodes.CORRUPT_FILE, `${file ? `${file}: ` : ''}${message}`, {
+    ...(file ? { location: { file } } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /**
  * A model input as datasets see it: the executor's view (ORT-style element type name; dims with symbolic names as
  * strings, `null` for unknown, and `undefined` when even the rank is unknown).

@@ -1,27 +1,7 @@
 import { WhittleError } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { decodeHistogramCounts, encodeCounts, Histogram, type HistogramJSON } from './histogram.js';
-
-/** mulberry32 with Box-Muller: the same numbers on every machine. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return { next, normal };
-}
-
-function normalData(count: number, seed: number, scale = 1): Float32Array {
-  const rng = random(seed);
-  const values = new Float32Array(count);
-  for (let index = 0; index < count; index++) values[index] = rng.normal() * scale;
-  return values;
-}
+import { normalValues } from './test-support.js';
 
 /** The bin of each value at range R, computed directly (for comparison with the histogram's rebinning). */
 function directBins(values: ArrayLike<number>, bins: number, range: number): Float64Array {
@@ -34,7 +14,7 @@ function directBins(values: ArrayLike<number>, bins: number, range: number): Flo
 
 describe('Histogram', () => {
   it('keeps exact count, extremes, sum and sum of squares', () => {
-    const values = normalData(10_000, 1, 3);
+    const values = normalValues(10_000, 1, 3);
     const histogram = new Histogram();
     histogram.add(values);
     let sum = 0;
@@ -101,8 +81,8 @@ describe('Histogram', () => {
   });
 
   it('rebins exactly: the counts equal binning every value at the final range, in any order', () => {
-    const small = normalData(50_000, 2, 0.01);
-    const large = normalData(50_000, 3, 40);
+    const small = normalValues(50_000, 2, 0.01);
+    const large = normalValues(50_000, 3, 40);
     const forward = new Histogram();
     forward.add(small);
     forward.add(large);
@@ -116,7 +96,7 @@ describe('Histogram', () => {
   });
 
   it('rebins exactly for a bin count that is not a power of two', () => {
-    const values = normalData(20_000, 4);
+    const values = normalValues(20_000, 4);
     const histogram = new Histogram({ bins: 30 });
     for (let start = 0; start < values.length; start += 1000) {
       // Growing batches: the range doubles several times on the way.
@@ -130,8 +110,8 @@ describe('Histogram', () => {
   });
 
   it('merges like adding all the data to one histogram (exact counts)', () => {
-    const first = normalData(30_000, 5, 0.5);
-    const second = normalData(30_000, 6, 20);
+    const first = normalValues(30_000, 5, 0.5);
+    const second = normalValues(30_000, 6, 20);
     const left = new Histogram();
     left.add(first);
     const right = new Histogram();
@@ -169,7 +149,7 @@ describe('Histogram', () => {
   it('keeps its memory flat: the same array of the same length after 10 million values', () => {
     const histogram = new Histogram();
     const counts = histogram.counts;
-    const batch = normalData(1_000_000, 7);
+    const batch = normalValues(1_000_000, 7);
     for (let round = 0; round < 10; round++) {
       for (let index = 0; index < batch.length; index += 997) batch[index] = batch[index]! * (round + 1);
       histogram.add(batch);
@@ -226,7 +206,7 @@ describe('Histogram', () => {
 
   it('round-trips through JSON, with zero runs encoded compactly', () => {
     const histogram = new Histogram();
-    histogram.add(normalData(5000, 8));
+    histogram.add(normalValues(5000, 8));
     histogram.add([40, Number.NaN, Number.NEGATIVE_INFINITY]);
     const json = histogram.toJSON();
     expect(json.counts.length).toBeLessThan(600);

@@ -1,4 +1,5 @@
 import { WhittleError } from '@whittle/spec';
+import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { Histogram } from './histogram.js';
 import { MovingAverageMinMax } from './moving-average.js';
@@ -9,48 +10,28 @@ import {
   type RangeOptions,
   type RangeStatistics,
 } from './range-methods.js';
-
-/** mulberry32 with Box-Muller: the same numbers on every machine. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  return { next, normal };
-}
-
-function generate(count: number, seed: number, sample: (rng: ReturnType<typeof random>) => number): Float32Array {
-  const rng = random(seed);
-  const values = new Float32Array(count);
-  for (let index = 0; index < count; index++) values[index] = sample(rng);
-  return values;
-}
+import { seededValues } from './test-support.js';
 
 const N = 1_000_000;
 const distributions = {
-  uniform: generate(N, 1, (rng) => -2 + 5 * rng.next()),
-  normal: generate(2 * N, 2, (rng) => rng.normal()),
+  uniform: seededValues(N, 1, (random) => -2 + 5 * random.next()),
+  normal: seededValues(2 * N, 2, (random) => random.normal()),
   outliers: (() => {
-    const values = generate(N, 3, (rng) => rng.normal());
+    const values = seededValues(N, 3, (random) => random.normal());
     // A few large outliers, both signs, 10 to 15 sigma.
-    const rng = random(33);
+    const random = new Random(33);
     for (let index = 0; index < 20; index++) {
-      values[Math.floor(rng.next() * N)] = (index % 2 ? 1 : -1) * (10 + 5 * rng.next());
+      values[Math.floor(random.next() * N)] = (index % 2 ? 1 : -1) * (10 + 5 * random.next());
     }
     return values;
   })(),
-  relu: generate(N, 4, (rng) => Math.max(0, rng.normal())),
-  laplace: generate(N, 5, (rng) => {
-    const u = rng.next() - 0.5;
+  relu: seededValues(N, 4, (random) => Math.max(0, random.normal())),
+  laplace: seededValues(N, 5, (random) => {
+    const u = random.next() - 0.5;
     return -Math.sign(u) * Math.log(1 - 2 * Math.abs(u));
   }),
   zeros: new Float32Array(10_000),
-  negative: generate(N, 6, (rng) => -1 - 4 * rng.next()),
+  negative: seededValues(N, 6, (random) => -1 - 4 * random.next()),
 };
 type Distribution = keyof typeof distributions;
 
@@ -236,47 +217,28 @@ describe('computeRange', () => {
   });
 
   it('the strided entropy search lands on (or next to) the exhaustive optimum', () => {
-    const rng = random(10);
+    const random = new Random(10);
     // 4096 levels, data up to about bin 6900: 2800 candidates x 4096 levels is past the budget, so the search
     // strides. (Thresholds beyond the data's last bin are not tried: they all mean "no clipping".)
     const histogram = Array.from({ length: 8192 }, (_, index) =>
-      Math.round(200 * Math.exp(-((index / 3000) ** 2)) * (0.5 + rng.next())),
+      Math.round(200 * Math.exp(-((index / 3000) ** 2)) * (0.5 + random.next())),
     );
     let end = histogram.length;
     while (histogram[end - 1] === 0) end--;
     expect((end - 4096) * 4096).toBeGreaterThan(8_000_000);
-    let best = -1;
-    let bestValue = Number.POSITIVE_INFINITY;
-    for (let bins = 4096; bins <= end; bins++) {
-      const value = referenceDivergence(histogram, bins, 4096);
-      if (value <= bestValue) {
-        bestValue = value;
-        best = bins;
-      }
-    }
+    const { best, bestValue } = exhaustiveThreshold(histogram, 4096, end, 4096);
     const found = entropyThresholdIndex(histogram, 4096)!;
     expect(Math.abs(found - best)).toBeLessThanOrEqual(2);
     expect(referenceDivergence(histogram, found, 4096)).toBeLessThanOrEqual(bestValue * 1.01 + 1e-12);
   });
 
   it('the entropy search agrees with an exhaustive search', () => {
-    const rng = random(9);
+    const random = new Random(9);
     const histogram = Array.from({ length: 600 }, (_, index) =>
-      Math.round(1000 * Math.exp(-index / 40) * (0.5 + rng.next())),
+      Math.round(1000 * Math.exp(-index / 40) * (0.5 + random.next())),
     );
     for (let index = 500; index < 600; index += 17) histogram[index] = 1;
-    const exhaustive = (() => {
-      let best = -1;
-      let bestValue = Number.POSITIVE_INFINITY;
-      for (let bins = 128; bins <= 600; bins++) {
-        const value = referenceDivergence(histogram, bins, 128);
-        if (value <= bestValue) {
-          bestValue = value;
-          best = bins;
-        }
-      }
-      return best;
-    })();
+    const exhaustive = exhaustiveThreshold(histogram, 128, 600, 128).best;
     expect(entropyThresholdIndex(histogram, 128)).toBe(exhaustive);
   });
 
@@ -352,6 +314,25 @@ describe('computeRange', () => {
     }
   });
 });
+
+/** The threshold of least reference divergence among `first..last` bins (ties go to the larger), and its divergence. */
+function exhaustiveThreshold(
+  histogram: number[],
+  first: number,
+  last: number,
+  quantizedBins: number,
+): { best: number; bestValue: number } {
+  let best = -1;
+  let bestValue = Number.POSITIVE_INFINITY;
+  for (let bins = first; bins <= last; bins++) {
+    const value = referenceDivergence(histogram, bins, quantizedBins);
+    if (value <= bestValue) {
+      bestValue = value;
+      best = bins;
+    }
+  }
+  return { best, bestValue };
+}
 
 /** TensorRT's KL divergence for a threshold of `bins` bins, written plainly (O(bins) per candidate). */
 function referenceDivergence(histogram: number[], bins: number, quantizedBins: number): number {

@@ -115,7 +115,7 @@ export class ReducedObserver {
   /** Add one sample's reductions; false when the tensor was not a float tensor (nothing recorded). */
   add(outputs: Readonly<Record<string, ExecutorTensor>>, names: Record<StatisticKind, string>): boolean {
     const min = outputs[names.min];
-    if (!min || !min.type.startsWith('float')) return false;
+    if (!min?.type.startsWith('float')) return false;
     const values = {
       min: scalar(min)!,
       max: scalar(outputs[names.max])!,

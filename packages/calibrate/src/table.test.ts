@@ -1,5 +1,6 @@
 import { DataType, GraphBuilder, type Model, Tensor } from '@whittle/ir';
 import { WhittleError } from '@whittle/spec';
+import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { TensorObserver } from './observer.js';
 import type { RangeOptions } from './range-methods.js';
@@ -13,18 +14,7 @@ import {
   recomputeRanges,
   serializeCalibrationTable,
 } from './table.js';
-
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-}
+import { caught } from './test-support.js';
 
 function smallModel(options: { weight?: number; hidden?: number; extraNode?: boolean; rename?: string } = {}): Model {
   const hidden = options.hidden ?? 2;
@@ -43,12 +33,12 @@ function smallModel(options: { weight?: number; hidden?: number; extraNode?: boo
 const FINGERPRINT = `sha256:${'ab'.repeat(32)}`;
 
 function observers(): TensorObserver[] {
-  const normal = random(1);
+  const random = new Random(1);
   const product = new TensorObserver('product');
   const activated = new TensorObserver('activated');
   const special = new TensorObserver('layer/1:0');
   for (let batch = 0; batch < 4; batch++) {
-    const values = new Float32Array(5000).map(() => normal() * 2);
+    const values = new Float32Array(5000).map(() => random.normal() * 2);
     product.observe({ type: 'float32', dims: [values.length], data: values });
     activated.observe({ type: 'float32', dims: [values.length], data: values.map((value) => Math.max(0, value)) });
     special.observeValues(values.subarray(0, 100));
@@ -70,16 +60,6 @@ function table(options: Partial<Parameters<typeof createCalibrationTable>[0]> = 
     createdAt: new Date(Date.UTC(2024, 0, 2, 3, 4, 5)),
     ...options,
   });
-}
-
-function caught(action: () => unknown): WhittleError {
-  try {
-    action();
-  } catch (error) {
-    if (WhittleError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
 }
 
 describe('calibration table', () => {

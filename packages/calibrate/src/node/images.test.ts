@@ -1,16 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WhittleError } from '@whittle/spec';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DatasetInput } from '../dataset.js';
+import { caught, temporaryFolder } from '../test-support.js';
 import { type DecodedImage, decodeImage, imageToTensor, readImageFile, resolveImagePreprocessing } from './images.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'whittle-images-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = temporaryFolder('whittle-images-');
 
 const convertAvailable = spawnSync('convert', ['-version'], { encoding: 'utf8' }).status === 0;
 
@@ -29,16 +27,6 @@ function encodePng(image: DecodedImage): Uint8Array {
   const png = new pngjs.PNG({ width: image.width, height: image.height });
   png.data = Buffer.from(image.rgba);
   return pngjs.PNG.sync.write(png);
-}
-
-function caught(run: () => unknown): WhittleError {
-  try {
-    run();
-  } catch (error) {
-    if (WhittleError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a WhittleError');
 }
 
 const nchw: DatasetInput = { name: 'x', type: 'float32', dims: ['batch', 3, 'h', 'w'] };

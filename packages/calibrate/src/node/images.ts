@@ -7,7 +7,7 @@ import type { ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { DatasetCodes, type DatasetInput, formatInput } from '../dataset.js';
+import { corruptFileError, DatasetCodes, type DatasetInput, formatInput } from '../dataset.js';
 
 export type ImageLayout = 'NCHW' | 'NHWC';
 export type ImageChannels = 'RGB' | 'BGR' | 'gray';
@@ -149,13 +149,6 @@ export function resolveImagePreprocessing(
   };
 }
 
-function corrupt(file: string | undefined, message: string, cause?: unknown): WhittleError {
-  return new WhittleError(DatasetCodes.CORRUPT_FILE, `${file ? `${file}: ` : ''}${message}`, {
-    ...(file ? { location: { file } } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
-
 /** Decode a PNG or JPEG (told apart by their signatures) to 8-bit RGBA; 16-bit PNGs are scaled to 8 bits. */
 export function decodeImage(bytes: Uint8Array, file?: string): DecodedImage {
   const isPng = bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
@@ -170,9 +163,13 @@ export function decodeImage(bytes: Uint8Array, file?: string): DecodedImage {
       return { width: image.width, height: image.height, rgba: image.data };
     }
   } catch (error) {
-    throw corrupt(file, `cannot decode the ${isPng ? 'PNG' : 'JPEG'} image: ${(error as Error).message}`, error);
+    throw corruptFileError(
+      file,
+      `cannot decode the ${isPng ? 'PNG' : 'JPEG'} image: ${(error as Error).message}`,
+      error,
+    );
   }
-  throw corrupt(file, 'not a PNG or JPEG image');
+  throw corruptFileError(file, 'not a PNG or JPEG image');
 }
 
 /** Output size for an image: the resolved size, or derived from the image where the model leaves it open. */
@@ -187,7 +184,7 @@ function outputSize(image: DecodedImage, settings: ResolvedImagePreprocessing): 
 /** Turn a decoded image into a float32 tensor [1, C, H, W] or [1, H, W, C] as the preprocessing says. */
 export function imageToTensor(image: DecodedImage, settings: ResolvedImagePreprocessing): ExecutorTensor {
   const { width: sourceWidth, height: sourceHeight, rgba } = image;
-  if (sourceWidth <= 0 || sourceHeight <= 0) throw corrupt(undefined, 'the image is empty');
+  if (sourceWidth <= 0 || sourceHeight <= 0) throw corruptFileError(undefined, 'the image is empty');
   const [height, width] = outputSize(image, settings);
   const count = settings.channels === 'gray' ? 1 : 3;
   // Source planes in the output channel order, as floats 0-255.
@@ -254,7 +251,7 @@ export async function readImageFile(path: string, settings: ResolvedImagePreproc
   try {
     return imageToTensor(image, settings);
   } catch (error) {
-    if (WhittleError.is(error) && error.code === DatasetCodes.CORRUPT_FILE) throw corrupt(path, error.message);
+    if (WhittleError.is(error) && error.code === DatasetCodes.CORRUPT_FILE) throw corruptFileError(path, error.message);
     throw error;
   }
 }

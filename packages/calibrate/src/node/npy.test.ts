@@ -1,16 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutorTensor } from '@whittle/spec';
-import { WhittleError } from '@whittle/spec';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { caught, temporaryFolder } from '../test-support.js';
 import { decodeNpy, encodeNpy, readNpyFile } from './npy.js';
 import { decodeNpz, encodeNpz, readNpzFile } from './npz.js';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const dir = mkdtempSync(join(tmpdir(), 'whittle-npy-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = temporaryFolder('whittle-npy-');
 
 const numpyAvailable =
   existsSync(SYSTEM_PYTHON) && spawnSync(SYSTEM_PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
@@ -27,16 +25,6 @@ function handMade(header: string, data: Uint8Array, version = 1): Uint8Array {
   out.set(new TextEncoder().encode(text), prefix);
   out.set(data, prefix + text.length);
   return out;
-}
-
-function caught(run: () => unknown): WhittleError {
-  try {
-    run();
-  } catch (error) {
-    if (WhittleError.is(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a WhittleError');
 }
 
 const bytesOf = (array: ArrayBufferView) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);

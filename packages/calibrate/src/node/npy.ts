@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
-import { DatasetCodes } from '../dataset.js';
+import { corruptFileError } from '../dataset.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -48,13 +48,6 @@ const KINDS: Readonly<Record<string, Kind>> = {
 const DESCR_OF: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(KINDS).map(([code, kind]) => [kind.type, `${kind.size === 1 ? '|' : '<'}${code}`]),
 );
-
-function corrupt(file: string | undefined, message: string, cause?: unknown): WhittleError {
-  return new WhittleError(DatasetCodes.CORRUPT_FILE, `${file ? `${file}: ` : ''}${message}`, {
-    ...(file ? { location: { file } } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
 
 // ---- a reader for the Python literal numpy writes as the header: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
 
@@ -166,53 +159,56 @@ export interface NpyHeader {
 /** Read and check the header of an .npy file (magic, version, header dictionary, dtype, order, shape). */
 export function readNpyHeader(bytes: Uint8Array, file?: string): NpyHeader & { bigEndian: boolean } {
   if (bytes.length < 10 || MAGIC.some((byte, index) => bytes[index] !== byte)) {
-    throw corrupt(file, 'not an .npy file (the magic string \\x93NUMPY is missing)');
+    throw corruptFileError(file, 'not an .npy file (the magic string \\x93NUMPY is missing)');
   }
   const major = bytes[6]!;
   const minor = bytes[7]!;
-  if (major < 1 || major > 3) throw corrupt(file, `unsupported .npy format version ${major}.${minor}`);
+  if (major < 1 || major > 3) throw corruptFileError(file, `unsupported .npy format version ${major}.${minor}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lengthSize = major === 1 ? 2 : 4;
-  if (bytes.length < 8 + lengthSize) throw corrupt(file, 'the .npy file is truncated inside its header');
+  if (bytes.length < 8 + lengthSize) throw corruptFileError(file, 'the .npy file is truncated inside its header');
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const headerStart = 8 + lengthSize;
   const dataOffset = headerStart + headerLength;
   if (bytes.length < dataOffset) {
-    throw corrupt(file, `the .npy file is truncated: the header says ${headerLength} bytes, the file is shorter`);
+    throw corruptFileError(
+      file,
+      `the .npy file is truncated: the header says ${headerLength} bytes, the file is shorter`,
+    );
   }
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataOffset));
   let header: PyValue;
   try {
     header = new LiteralParser(text.trim()).parse();
   } catch (error) {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `the .npy header is not a valid dictionary (${(error as Error).message}): ${text.trim()}`,
       error,
     );
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    throw corrupt(file, `the .npy header is not a dictionary: ${text.trim()}`);
+    throw corruptFileError(file, `the .npy header is not a dictionary: ${text.trim()}`);
   }
   const { descr, fortran_order: fortranOrder, shape } = header;
   if (typeof descr !== 'string') {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `unsupported .npy dtype ${JSON.stringify(descr)}: structured arrays cannot be fed to a model; save a plain numeric array`,
     );
   }
-  if (typeof fortranOrder !== 'boolean') throw corrupt(file, "the .npy header has no boolean 'fortran_order'");
+  if (typeof fortranOrder !== 'boolean') throw corruptFileError(file, "the .npy header has no boolean 'fortran_order'");
   if (
     !Array.isArray(shape) ||
     !shape.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim >= 0)
   ) {
-    throw corrupt(file, `the .npy header has no valid 'shape': ${JSON.stringify(shape)}`);
+    throw corruptFileError(file, `the .npy header has no valid 'shape': ${JSON.stringify(shape)}`);
   }
   const dims = shape as number[];
   const match = /^([<>=|]?)([a-zA-Z]\d+)$/.exec(descr);
   const kind = match ? KINDS[match[2]!] : undefined;
   if (!match || !kind) {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `unsupported .npy dtype '${descr}' (supported: float16/32/64, int8/16/32/64, uint8/16/32/64, bool)`,
     );
@@ -220,7 +216,7 @@ export function readNpyHeader(bytes: Uint8Array, file?: string): NpyHeader & { b
   const bigEndian = match[1] === '>' && kind.size > 1;
   const count = dims.reduce((product, dim) => product * dim, 1);
   if (fortranOrder && dims.filter((dim) => dim > 1).length > 1) {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `the array is stored in Fortran (column-major) order, which is not supported: save it with np.ascontiguousarray(array) or array.copy(order='C')`,
     );
@@ -241,13 +237,13 @@ export function decodeNpy(bytes: Uint8Array, file?: string): ExecutorTensor {
   const header = readNpyHeader(bytes, file);
   const available = bytes.length - header.dataOffset;
   if (available < header.dataLength) {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `the .npy file is truncated: ${header.descr}[${header.dims.join(',')}] needs ${header.dataLength} bytes of data, the file has ${available}`,
     );
   }
   if (available > header.dataLength) {
-    throw corrupt(
+    throw corruptFileError(
       file,
       `the .npy file has ${available - header.dataLength} bytes after the data of ${header.descr}[${header.dims.join(',')}]`,
     );

@@ -3,33 +3,23 @@
  * calibration sample, each member is one model input, keyed by the member name without `.npy`.
  */
 import { readFile } from 'node:fs/promises';
-import { WhittleError } from '@whittle/spec';
 import { unzipSync, zipSync } from 'fflate';
-import { DatasetCodes, type Sample } from '../dataset.js';
+import { corruptFileError, type Sample } from '../dataset.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
 /** Parse an .npz archive into tensors by member name. Errors: `DATASET_CORRUPT_FILE` naming the file (and member). */
 export function decodeNpz(bytes: Uint8Array, file?: string): Sample {
-  const location = file ? { location: { file } } : {};
   let members: Record<string, Uint8Array>;
   try {
     members = unzipSync(bytes);
   } catch (error) {
-    throw new WhittleError(
-      DatasetCodes.CORRUPT_FILE,
-      `${file ? `${file}: ` : ''}not a readable .npz (zip) archive: ${(error as Error).message}`,
-      { ...location, cause: error },
-    );
+    throw corruptFileError(file, `not a readable .npz (zip) archive: ${(error as Error).message}`, error);
   }
   const sample: Sample = {};
   for (const [member, content] of Object.entries(members)) {
     if (member.endsWith('/')) continue; // a folder entry
     if (!member.endsWith('.npy')) {
-      throw new WhittleError(
-        DatasetCodes.CORRUPT_FILE,
-        `${file ? `${file}: ` : ''}the archive member '${member}' is not an .npy file`,
-        location,
-      );
+      throw corruptFileError(file, `the archive member '${member}' is not an .npy file`);
     }
     sample[member.slice(0, -'.npy'.length)] = decodeNpy(content, file ? `${file}:${member}` : member);
   }

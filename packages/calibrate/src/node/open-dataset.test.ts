@@ -1,29 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeModel, decodeTensor } from '@whittle/onnx';
-import type { ExecutorTensor } from '@whittle/spec';
 import { ort, realModel, runOnnxRuntime } from '@whittle/test-fixtures';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { CalibrationDataset, DatasetInput, Sample } from '../dataset.js';
+import { describe, expect, it } from 'vitest';
+import type { DatasetInput } from '../dataset.js';
 import { encodeNpy } from './npy.js';
 import { encodeNpz } from './npz.js';
 import { compareNatural, openDataset } from './open-dataset.js';
+import { collectSamples, float32Tensor, temporaryFolder } from '../test-support.js';
 
-const root = mkdtempSync(join(tmpdir(), 'whittle-open-dataset-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = temporaryFolder('whittle-open-dataset-');
 
 const CONV = '/usr/share/libonnx-testdata/data/node/test_conv_with_strides_padding';
 const conformance = existsSync(join(CONV, 'model.onnx'));
@@ -35,18 +24,6 @@ function folder(files: Record<string, Uint8Array | string> = {}): string {
   mkdirSync(dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
-}
-
-const f32 = (dims: number[], fill = 0): ExecutorTensor => ({
-  type: 'float32',
-  dims,
-  data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(fill),
-});
-
-async function collect(dataset: CalibrationDataset): Promise<Sample[]> {
-  const out: Sample[] = [];
-  for await (const sample of dataset.samples()) out.push(sample);
-  return out;
 }
 
 const one: DatasetInput[] = [{ name: 'x', type: 'float32', dims: [1, 'n'] }];
@@ -70,21 +47,21 @@ describe('compareNatural', () => {
 describe('openDataset: folders of arrays', () => {
   it('reads a folder of .npy files in natural order, lazily, more than once', async () => {
     const files: Record<string, Uint8Array> = {};
-    for (let index = 0; index < 12; index++) files[`s${index}.npy`] = encodeNpy(f32([1, 4], index));
+    for (let index = 0; index < 12; index++) files[`s${index}.npy`] = encodeNpy(float32Tensor([1, 4], index));
     const dataset = openDataset(folder(files), one);
     expect(dataset.kind).toBe('npy-folder');
     expect(dataset.size).toBe(12);
     expect(dataset.description).toMatch(/^12 \.npy files in /);
-    const first = await collect(dataset);
+    const first = await collectSamples(dataset);
     expect(first.map((sample) => (sample.x!.data as Float32Array)[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    expect(await collect(dataset)).toHaveLength(12);
+    expect(await collectSamples(dataset)).toHaveLength(12);
     const limited = openDataset(dataset.path, one, { limit: 5 });
     expect(limited.size).toBe(5);
-    expect(await collect(limited)).toHaveLength(5);
+    expect(await collectSamples(limited)).toHaveLength(5);
   });
 
   it('refuses a folder of .npy files for a model with several inputs, pointing to .npz', () => {
-    const dir = folder({ 'a.npy': encodeNpy(f32([1, 4])) });
+    const dir = folder({ 'a.npy': encodeNpy(float32Tensor([1, 4])) });
     expect(() => openDataset(dir, two)).toThrow(
       expect.objectContaining({ code: 'DATASET_UNKNOWN_FORMAT', message: expect.stringContaining('.npz') }),
     );
@@ -94,13 +71,13 @@ describe('openDataset: folders of arrays', () => {
     const files: Record<string, Uint8Array> = {};
     for (let index = 0; index < 3; index++) {
       files[`${index}.npz`] = encodeNpz({
-        x: f32([1, index + 2], index),
+        x: float32Tensor([1, index + 2], index),
         ids: { type: 'int64', dims: [index + 2], data: new BigInt64Array(index + 2) },
       });
     }
     const dataset = openDataset(folder(files), two);
     expect(dataset.kind).toBe('npz-folder');
-    const samples = await collect(dataset);
+    const samples = await collectSamples(dataset);
     expect(samples.map((sample) => sample.x!.dims)).toEqual([
       [1, 2],
       [1, 3],
@@ -110,33 +87,33 @@ describe('openDataset: folders of arrays', () => {
 
   it('splits a single .npy or .npz file holding a stack of samples', async () => {
     const alexa: DatasetInput[] = [{ name: 'onnx::Flatten_0', type: 'float32', dims: [1, 16, 96] }];
-    const stacked = join(folder({ 'stack.npy': encodeNpy(f32([5, 1, 16, 96], 1)) }), 'stack.npy');
+    const stacked = join(folder({ 'stack.npy': encodeNpy(float32Tensor([5, 1, 16, 96], 1)) }), 'stack.npy');
     const dataset = openDataset(stacked, alexa);
     expect(dataset.kind).toBe('npy-file');
-    const samples = await collect(dataset);
+    const samples = await collectSamples(dataset);
     expect(samples).toHaveLength(5);
     expect(samples[4]!['onnx::Flatten_0']!.dims).toEqual([1, 16, 96]);
-    const batched = join(folder({ 'batch.npy': encodeNpy(f32([3, 16, 96])) }), 'batch.npy');
-    expect(await collect(openDataset(batched, alexa))).toHaveLength(3);
-    expect(await collect(openDataset(batched, alexa, { limit: 2 }))).toHaveLength(2);
-    const single = join(folder({ 'one.npy': encodeNpy(f32([1, 16, 96])) }), 'one.npy');
-    expect(await collect(openDataset(single, alexa))).toHaveLength(1);
+    const batched = join(folder({ 'batch.npy': encodeNpy(float32Tensor([3, 16, 96])) }), 'batch.npy');
+    expect(await collectSamples(openDataset(batched, alexa))).toHaveLength(3);
+    expect(await collectSamples(openDataset(batched, alexa, { limit: 2 }))).toHaveLength(2);
+    const single = join(folder({ 'one.npy': encodeNpy(float32Tensor([1, 16, 96])) }), 'one.npy');
+    expect(await collectSamples(openDataset(single, alexa))).toHaveLength(1);
 
     const npz = join(
       folder({
         'all.npz': encodeNpz({
-          x: f32([4, 1, 7]),
+          x: float32Tensor([4, 1, 7]),
           ids: { type: 'int64', dims: [4, 7], data: new BigInt64Array(28) },
         }),
       }),
       'all.npz',
     );
-    const pieces = await collect(openDataset(npz, two));
+    const pieces = await collectSamples(openDataset(npz, two));
     expect(pieces.map((sample) => [sample.x!.dims, sample.ids!.dims])).toEqual(
       Array.from({ length: 4 }, () => [[1, 7], [7]]),
     );
-    const wrong = join(folder({ 'w.npy': encodeNpy(f32([2, 3, 16, 96])) }), 'w.npy');
-    await expect(collect(openDataset(wrong, alexa))).rejects.toMatchObject({ code: 'DATASET_SHAPE_MISMATCH' });
+    const wrong = join(folder({ 'w.npy': encodeNpy(float32Tensor([2, 3, 16, 96])) }), 'w.npy');
+    await expect(collectSamples(openDataset(wrong, alexa))).rejects.toMatchObject({ code: 'DATASET_SHAPE_MISMATCH' });
   });
 });
 
@@ -147,14 +124,14 @@ describe.skipIf(!conformance)('openDataset: ONNX test data sets', () => {
     const dataset = openDataset(CONV, model);
     expect(dataset.kind).toBe('test-data-sets');
     expect(dataset.size).toBe(1);
-    const [sample] = await collect(dataset);
+    const [sample] = await collectSamples(dataset);
     expect(Object.keys(sample!)).toEqual(['x', 'W']);
     const expected = decodeTensor(readFileSync(join(CONV, 'test_data_set_0', 'input_0.pb')));
     expect(sample!.x!.dims).toEqual(expected.dims);
     expect(Array.from(sample!.x!.data as Float32Array)).toEqual(Array.from(expected.toArray() as Float32Array));
     const direct = openDataset(join(CONV, 'test_data_set_0'), model);
     expect(direct.kind).toBe('test-data-set');
-    expect(await collect(direct)).toHaveLength(1);
+    expect(await collectSamples(direct)).toHaveLength(1);
   });
 
   it('orders test_data_set_N by N and reports missing and extra input files', async () => {
@@ -167,10 +144,10 @@ describe.skipIf(!conformance)('openDataset: ONNX test data sets', () => {
     }
     const dataset = openDataset(dir, model);
     expect(dataset.size).toBe(4);
-    expect(await collect(dataset)).toHaveLength(4);
+    expect(await collectSamples(dataset)).toHaveLength(4);
 
     const missing = folder({ 'input_0.pb': readFileSync(join(CONV, 'test_data_set_0', 'input_0.pb')) });
-    await expect(collect(openDataset(missing, model))).rejects.toMatchObject({
+    await expect(collectSamples(openDataset(missing, model))).rejects.toMatchObject({
       code: 'DATASET_MISSING_INPUT',
       location: { file: missing, value: 'W' },
     });
@@ -179,9 +156,9 @@ describe.skipIf(!conformance)('openDataset: ONNX test data sets', () => {
       'input_1.pb': readFileSync(join(CONV, 'test_data_set_0', 'input_1.pb')),
       'input_2.pb': readFileSync(join(CONV, 'test_data_set_0', 'input_1.pb')),
     });
-    await expect(collect(openDataset(extra, model))).rejects.toMatchObject({ code: 'DATASET_UNKNOWN_INPUT' });
+    await expect(collectSamples(openDataset(extra, model))).rejects.toMatchObject({ code: 'DATASET_UNKNOWN_INPUT' });
     const broken = folder({ 'input_0.pb': Uint8Array.of(0xff, 0xff, 0xff), 'input_1.pb': Uint8Array.of(1) });
-    await expect(collect(openDataset(broken, model))).rejects.toMatchObject({
+    await expect(collectSamples(openDataset(broken, model))).rejects.toMatchObject({
       code: 'DATASET_CORRUPT_FILE',
       location: { file: join(broken, 'input_0.pb') },
     });
@@ -237,7 +214,7 @@ describe('openDataset: images', () => {
   it('keeps each image its own width for the recognizer (height fixed at 48)', async () => {
     const { model } = decodeModel(readFileSync(realModel('ocr-rec').path));
     const dir = folder({ 'wide.png': png(200, 20, 10), 'narrow.png': png(24, 24, 10) });
-    const samples = await collect(openDataset(dir, model));
+    const samples = await collectSamples(openDataset(dir, model));
     expect(samples.map((sample) => sample.x!.dims)).toEqual([
       [1, 3, 48, 48],
       [1, 3, 48, 480],
@@ -267,7 +244,7 @@ describe('openDataset: errors', () => {
   });
 
   it('DATASET_UNKNOWN_FORMAT for mixed or unknown files, naming what was found', () => {
-    const mixed = folder({ 'a.npy': encodeNpy(f32([1, 2])), 'b.png': 'x', 'notes.txt': 'hello' });
+    const mixed = folder({ 'a.npy': encodeNpy(float32Tensor([1, 2])), 'b.png': 'x', 'notes.txt': 'hello' });
     let message = '';
     try {
       openDataset(mixed, one);
@@ -293,7 +270,7 @@ describe('openDataset: errors', () => {
   it('sample errors name the file and the input', async () => {
     const cases: [Record<string, Uint8Array>, DatasetInput[], string, string][] = [
       [
-        { 'a.npy': encodeNpy(f32([1, 3, 2])) },
+        { 'a.npy': encodeNpy(float32Tensor([1, 3, 2])) },
         one,
         'DATASET_SHAPE_MISMATCH',
         'expected float32[1,?], got float32[1,3,2]',
@@ -304,14 +281,19 @@ describe('openDataset: errors', () => {
         'DATASET_TYPE_MISMATCH',
         'expected float32[1,?], got float64[1,2]',
       ],
-      [{ 'a.npz': encodeNpz({ x: f32([1, 2]) }) }, two, 'DATASET_MISSING_INPUT', "input 'ids'"],
-      [{ 'a.npz': encodeNpz({ x: f32([1, 2]), y: f32([1]) }) }, one, 'DATASET_UNKNOWN_INPUT', "'y'"],
+      [{ 'a.npz': encodeNpz({ x: float32Tensor([1, 2]) }) }, two, 'DATASET_MISSING_INPUT', "input 'ids'"],
+      [
+        { 'a.npz': encodeNpz({ x: float32Tensor([1, 2]), y: float32Tensor([1]) }) },
+        one,
+        'DATASET_UNKNOWN_INPUT',
+        "'y'",
+      ],
       [{ 'a.npy': Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11) }, one, 'DATASET_CORRUPT_FILE', 'magic'],
     ];
     for (const [files, inputs, code, words] of cases) {
       const dir = folder(files);
       const name = Object.keys(files)[0]!;
-      await expect(collect(openDataset(dir, inputs)), words).rejects.toMatchObject({
+      await expect(collectSamples(openDataset(dir, inputs)), words).rejects.toMatchObject({
         code,
         message: expect.stringContaining(words),
         location: expect.objectContaining({ file: join(dir, name) }),
@@ -322,7 +304,9 @@ describe('openDataset: errors', () => {
     const dir = folder({
       'f.npy': Uint8Array.of(...fortran, ...new TextEncoder().encode(header), ...new Uint8Array(16)),
     });
-    await expect(collect(openDataset(dir, [{ name: 'x', type: 'float32', dims: [2, 2] }]))).rejects.toMatchObject({
+    await expect(
+      collectSamples(openDataset(dir, [{ name: 'x', type: 'float32', dims: [2, 2] }])),
+    ).rejects.toMatchObject({
       code: 'DATASET_CORRUPT_FILE',
       message: expect.stringContaining('Fortran'),
     });
@@ -332,7 +316,7 @@ describe('openDataset: errors', () => {
 describe('openDataset: laziness', () => {
   it('reads each file only when its sample is reached', async () => {
     const files: Record<string, Uint8Array> = {};
-    for (let index = 0; index < 300; index++) files[`s${index}.npy`] = encodeNpy(f32([1, 64], index));
+    for (let index = 0; index < 300; index++) files[`s${index}.npy`] = encodeNpy(float32Tensor([1, 64], index));
     const dir = folder(files);
     const dataset = openDataset(dir, one);
     expect(dataset.size).toBe(300);
@@ -348,7 +332,7 @@ describe('openDataset: laziness', () => {
       code: 'DATASET_CORRUPT_FILE',
       location: { file: join(dir, 's5.npy') },
     });
-    writeFileSync(join(dir, 's5.npy'), encodeNpy(f32([1, 64], 5)));
+    writeFileSync(join(dir, 's5.npy'), encodeNpy(float32Tensor([1, 64], 5)));
     let count = 0;
     await expect(
       (async () => {
@@ -356,6 +340,6 @@ describe('openDataset: laziness', () => {
       })(),
     ).rejects.toMatchObject({ code: 'DATASET_NOT_FOUND', location: { file: join(dir, 's100.npy') } });
     expect(count).toBe(100);
-    expect(await collect(openDataset(dir, one, { limit: 100 }))).toHaveLength(100);
+    expect(await collectSamples(openDataset(dir, one, { limit: 100 }))).toHaveLength(100);
   });
 });
