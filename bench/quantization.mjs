@@ -9,7 +9,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
-const { realModel, textImages } = await load('packages/test-fixtures/dist/index.js');
+const { realModel, textImages, classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } = await load(
+  'packages/test-fixtures/dist/index.js',
+);
 const { readModel } = await load('packages/onnx/dist/node.js');
 const { encodeModel, decodeModel } = await load('packages/onnx/dist/index.js');
 const { ortExecutorFactory } = await load('packages/runtime-ort/dist/index.js');
@@ -21,10 +23,31 @@ const { quantizePlugin } = await load('packages/quantize/dist/index.js');
 const { transformsPlugin } = await load('packages/transforms/dist/index.js');
 
 const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+const characters = ocrCharacters();
+const first = (outputs) => Object.values(outputs)[0];
+/** Task-level agreement of one sample: same orientation, same decoded text, or the overlap of the text maps. */
 const models = [
-  { id: 'ocr-cls', kind: 'classifier', image: paddle },
-  { id: 'ocr-det', kind: 'detector', image: { ...paddle, size: [320, 320] } },
-  { id: 'ocr-rec', kind: 'recognizer', image: { ...paddle, size: [48, 320] } },
+  {
+    id: 'ocr-cls',
+    kind: 'classifier',
+    image: paddle,
+    task: 'same orientation',
+    agree: (a, b) => Number(classifierOrientation(first(a)) === classifierOrientation(first(b))),
+  },
+  {
+    id: 'ocr-det',
+    kind: 'detector',
+    image: { ...paddle, size: [320, 320] },
+    task: 'text-map IoU',
+    agree: (a, b) => mapOverlap(first(a), first(b)),
+  },
+  {
+    id: 'ocr-rec',
+    kind: 'recognizer',
+    image: { ...paddle, size: [48, 320] },
+    task: 'same decoded text',
+    agree: (a, b) => Number(ctcGreedyDecode(first(a), characters) === ctcGreedyDecode(first(b), characters)),
+  },
 ];
 const samples = Number(process.argv[process.argv.indexOf('--samples') + 1]) || 16;
 
@@ -60,9 +83,15 @@ for (const entry of models) {
     try {
       const result = await new PassManager(registry).run(copy(reference), steps);
       const candidate = result.model;
+      let agreement = 0;
+      let compared = 0;
       const report = await compareModels(reference, candidate, evaluation, {
         executors: ortExecutorFactory,
         latencyRuns: 20,
+        onOutputs: (expected, actual) => {
+          agreement += entry.agree(expected, actual);
+          compared++;
+        },
       });
       const output = report.outputs[0];
       rows.push([
@@ -72,15 +101,16 @@ for (const entry of models) {
         output.sqnr.toFixed(1),
         output.cosineSimilarity.toFixed(4),
         report.latency.ratio.toFixed(2),
+        `${((100 * agreement) / compared).toFixed(0)}% ${entry.task}`,
       ]);
     } catch (error) {
-      rows.push([entry.id, mode, '-', '-', '-', `failed: ${String(error.code ?? error.message).slice(0, 60)}`]);
+      rows.push([entry.id, mode, '-', '-', '-', `failed: ${String(error.code ?? error.message).slice(0, 60)}`, '-']);
     }
   }
 }
 console.log(
   `\nQuantization on held-out real data (${samples} rendered-text samples; SQNR and cosine of the first output; latency = median of 20 alternating runs, candidate/float)`,
 );
-console.log('| model | mode | size ratio | SQNR dB | cosine | latency ratio |');
-console.log('|---|---|---|---|---|---|');
+console.log('| model | mode | size ratio | SQNR dB | cosine | latency ratio | task agreement with float |');
+console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(`| ${row.join(' | ')} |`);

