@@ -8,6 +8,7 @@
 import { type Model, NameGenerator } from '@whittle/ir';
 import { type PassContext, type PassDefinition, WhittleError } from '@whittle/spec';
 import { inferShapes, liftConstants } from '@whittle/transforms';
+import { foldBatchNorms } from './static-batchnorm.js';
 import { QuantizeStaticCodes } from './static-codes.js';
 import {
   type QuantizeStaticOptions,
@@ -77,9 +78,11 @@ function checkTable(model: Model, options: ResolvedStaticOptions, context: PassC
 async function runStatic(model: Model, options: ResolvedStaticOptions, context: PassContext<Model>) {
   // Weights wherever they live: Constant nodes (subgraphs too) become initializers first.
   const lifted = await liftConstants.create({}).run(model, context);
+  // The table names the tensors of the model as calibrated, before any folding.
+  checkTable(model, options, context);
+  const batchNormsFolded = options.foldBatchNorm ? await foldBatchNorms(model, context) : 0;
   // Element types tell float activations from integer shapes and indices; types are facts, not a change.
   await inferShapes.create({}).run(model, context);
-  checkTable(model, options, context);
 
   const existing = scanExistingQdq(model);
   if (existing.quantizeNodes + existing.dequantizeNodes > 0) {
@@ -135,13 +138,14 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
     }
   }
   const statistics = planner.statistics;
-  const changed = quantized || lifted.changed;
+  const changed = quantized || lifted.changed || batchNormsFolded > 0;
   return {
     model,
     changed,
     ...(changed ? {} : { preserved: 'all' as const }),
     statistics: {
       ...statistics,
+      batchNormsFolded,
       weightBytesBefore,
       weightBytesAfter: constantBytes(model),
       existingQuantizeLinearNodes: existing.quantizeNodes,
@@ -153,7 +157,8 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
 /**
  * Post-training static quantization into QDQ form. Options: `calibrationTable` (ranges by tensor name),
  * `weightType` (int8), `activationType` (uint8), `perChannel` (true), `symmetricWeights` (true),
- * `symmetricActivations` (false), `opTypes`, `exclude`, `overrides`.
+ * `symmetricActivations` (false), `opTypes`, `exclude`, `overrides`, `foldBatchNorm` (true: BatchNormalization after
+ * Conv/ConvTranspose/Gemm is folded in first, see static-batchnorm.ts).
  */
 export const quantizeStatic: PassDefinition<QuantizeStaticOptions, Model> = {
   name: 'quantize-static',

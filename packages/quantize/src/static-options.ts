@@ -52,6 +52,11 @@ export interface QuantizeStaticOptions {
   exclude?: string[];
   /** Per tensor: type, range, symmetry. */
   overrides?: Record<string, StaticTensorOverride>;
+  /**
+   * Fold BatchNormalization into the Conv, ConvTranspose or Gemm before it, so that the pair quantizes the
+   * normalized output rather than the raw one. Default true.
+   */
+  foldBatchNorm?: boolean;
 }
 
 /** Ops that only move or select values: their outputs share their input's parameters. */
@@ -130,6 +135,12 @@ export const quantizeStaticOptionsSchema: JsonSchema = {
       },
       default: {},
     },
+    foldBatchNorm: {
+      description:
+        'Fold BatchNormalization into the Conv/ConvTranspose/Gemm before it, so the normalized output is quantized',
+      type: 'boolean',
+      default: true,
+    },
   },
   additionalProperties: false,
 };
@@ -166,6 +177,7 @@ export interface ResolvedStaticOptions {
   overrides: ReadonlyMap<string, ResolvedTensorOverride>;
   /** Some tensor is to be 16-bit (needs opset 21 or the contrib ops). */
   sixteenBit: boolean;
+  foldBatchNorm: boolean;
 }
 
 function invalid(message: string, path: string): never {
@@ -276,5 +288,6 @@ export function resolveStaticOptions(options: QuantizeStaticOptions = {}): Resol
     excluded: exclusionMatcher(options.exclude ?? []),
     overrides,
     sixteenBit,
+    foldBatchNorm: options.foldBatchNorm ?? true,
   };
 }
