@@ -1,5 +1,5 @@
 import { DataType, Tensor } from '@whittle/ir';
-import { computeQuantizationParameters, integerRange, quantizeValue } from './quantization-parameters.js';
+import { quantizeStaticTensor } from './static-weights.js';
 
 /** A float weight quantized per tensor or per channel, with what a dequantization needs. */
 export interface QuantizedWeight {
@@ -32,39 +32,14 @@ export function quantizeWeight(
   settings: WeightQuantizationSettings,
 ): QuantizedWeight {
   const { type, symmetric, axis } = settings;
-  const narrow = symmetric && type === DataType.INT8;
-  const range = integerRange(type, { narrow });
-  const channels = axis === undefined ? 1 : (dims[axis] ?? 1);
-  const inner = axis === undefined ? values.length : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1);
-  const channelOf = (index: number) => (axis === undefined ? 0 : Math.floor(index / inner) % channels);
-  const minima = new Float64Array(channels).fill(Number.POSITIVE_INFINITY);
-  const maxima = new Float64Array(channels).fill(Number.NEGATIVE_INFINITY);
-  for (let index = 0; index < values.length; index++) {
-    const value = values[index]!;
-    if (!Number.isFinite(value)) continue;
-    const channel = channelOf(index);
-    if (value < minima[channel]!) minima[channel] = value;
-    if (value > maxima[channel]!) maxima[channel] = value;
-  }
-  const scales = new Float32Array(channels);
-  const zeroPoints = new Int32Array(channels);
-  for (let channel = 0; channel < channels; channel++) {
-    const low = Number.isFinite(minima[channel]!) ? minima[channel]! : 0;
-    const high = Number.isFinite(maxima[channel]!) ? maxima[channel]! : 0;
-    const parameters = computeQuantizationParameters(low, high, type, { symmetric, narrow });
-    scales[channel] = parameters.scale;
-    zeroPoints[channel] = parameters.zeroPoint;
-  }
-  const data = type === DataType.INT8 ? new Int8Array(values.length) : new Uint8Array(values.length);
-  for (let index = 0; index < values.length; index++) {
-    const channel = channelOf(index);
-    const value = values[index]!;
-    // NaN weights have no integer; ±Infinity saturate.
-    data[index] = Number.isNaN(value)
-      ? zeroPoints[channel]!
-      : quantizeValue(value, scales[channel]!, zeroPoints[channel]!, range);
-  }
-  return { type, dims: [...dims], data, scales, zeroPoints, axis };
+  // The same arithmetic as static weights: symmetric int8 on the narrow range.
+  const quantized = quantizeStaticTensor(values, dims, {
+    type,
+    symmetric,
+    narrow: symmetric && type === DataType.INT8,
+    axis,
+  });
+  return { ...quantized, type, data: quantized.data as Int8Array | Uint8Array };
 }
 
 /** The float values a quantized weight stands for (for tests and error estimates). */

@@ -3,7 +3,7 @@
  * float constants into integers with one scale per tensor or per channel.
  */
 import { DataType, type Node } from '@whittle/ir';
-import { computeQuantizationParameters, integerRange, quantizeValue } from './quantization-parameters.js';
+import { computeQuantizationParameters, integerRange } from './quantization-parameters.js';
 
 /** Integers with the parameters that dequantize them: x = (q - zeroPoint[c]) * scale[c]. */
 export interface StaticQuantizedTensor {
@@ -82,16 +82,20 @@ export function quantizeStaticTensor(
   const narrow = symmetric && (settings.narrow ?? false);
   const integers = integerRange(type, { narrow });
   const channels = axis === undefined ? 1 : (dims[axis] ?? 1);
-  const inner = axis === undefined ? 1 : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1);
-  const channelOf = (index: number) => (axis === undefined ? 0 : Math.floor(index / inner) % channels);
+  // The channel of each element is tracked with two counters: no division per element, and as fast when the
+  // channel axis is the last one (MatMul weights, one element per channel in a row) as when it is the first.
+  const inner = axis === undefined ? values.length : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1);
   const minima = new Float64Array(channels).fill(Number.POSITIVE_INFINITY);
   const maxima = new Float64Array(channels).fill(Number.NEGATIVE_INFINITY);
-  for (let index = 0; index < values.length; index++) {
+  for (let index = 0, channel = 0, position = 0; index < values.length; index++) {
     const value = values[index]!;
-    if (!Number.isFinite(value)) continue;
-    const channel = channelOf(index);
-    if (value < minima[channel]!) minima[channel] = value;
-    if (value > maxima[channel]!) maxima[channel] = value;
+    // NaN fails both comparisons; infinities are left out of the range (they saturate).
+    if (value < minima[channel]! && value !== Number.NEGATIVE_INFINITY) minima[channel] = value;
+    if (value > maxima[channel]! && value !== Number.POSITIVE_INFINITY) maxima[channel] = value;
+    if (++position === inner) {
+      position = 0;
+      if (++channel === channels) channel = 0;
+    }
   }
   const scales = new Float32Array(channels);
   const zeroPoints = new Int32Array(channels);
@@ -108,12 +112,28 @@ export function quantizeStaticTensor(
     zeroPoints[channel] = parameters.zeroPoint;
   }
   const data = typedArrayFor(type, values.length);
-  for (let index = 0; index < values.length; index++) {
-    const channel = channelOf(index);
+  const lowest = integers.min;
+  const highest = integers.max;
+  for (let index = 0, channel = 0, position = 0; index < values.length; index++) {
     const value = values[index]!;
+    const zeroPoint = zeroPoints[channel]!;
+    // QuantizeLinear's arithmetic, inlined for speed (see quantizeValue): float32 division, round half to even,
+    // add the zero point, saturate. NaN becomes the zero point.
+    const scaled = Math.fround(value / scales[channel]!);
+    let rounded = Math.round(scaled);
+    if (rounded - scaled === 0.5 && (rounded & 1) !== 0) rounded -= 1;
+    const quantized = rounded + zeroPoint;
     data[index] = Number.isNaN(value)
-      ? zeroPoints[channel]!
-      : quantizeValue(value, scales[channel]!, zeroPoints[channel]!, integers);
+      ? zeroPoint
+      : quantized < lowest
+        ? lowest
+        : quantized > highest
+          ? highest
+          : quantized;
+    if (++position === inner) {
+      position = 0;
+      if (++channel === channels) channel = 0;
+    }
   }
   return { type, dims: [...dims], data, scales, zeroPoints, axis };
 }
