@@ -17,6 +17,14 @@ async function whittle(args: string[], cwd = packageFolder) {
   return { code, stdout, stderr };
 }
 
+/** Run with `--json` (added last), expect a clean success, and return the parsed report. */
+async function whittleReport(args: string[]) {
+  const { code, stdout, stderr } = await whittle([...args, '--json']);
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  return JSON.parse(stdout);
+}
+
 let folder: string;
 let modelPath: string;
 
@@ -78,7 +86,7 @@ describe('whittle run', () => {
 
   it('loads a third-party pass from its npm package and runs it from pipeline text', async () => {
     const output = join(folder, 'stripped.onnx');
-    const { code, stdout, stderr } = await whittle([
+    const report = await whittleReport([
       'run',
       modelPath,
       '--plugin',
@@ -87,11 +95,7 @@ describe('whittle run', () => {
       'acme/strip-doc-strings{keep-model-doc-string=true}',
       '-o',
       output,
-      '--json',
     ]);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    const report = JSON.parse(stdout);
     expect(report.passes).toMatchObject([
       { pass: 'acme/strip-doc-strings', changed: true, statistics: { docStringsRemoved: 3 } },
     ]);
@@ -191,18 +195,7 @@ describe('whittle optimize', () => {
 
   it('optimizes a real model and says what changed', async () => {
     const output = join(folder, 'classifier.optimized.onnx');
-    const { code, stdout, stderr } = await whittle([
-      'optimize',
-      classifier,
-      '--input-shape',
-      'x=1,3,48,192',
-      '-o',
-      output,
-      '--json',
-    ]);
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    const report = JSON.parse(stdout);
+    const report = await whittleReport(['optimize', classifier, '--input-shape', 'x=1,3,48,192', '-o', output]);
     expect(report.nodes.before).toBe(471);
     expect(report.nodes.after).toBeLessThan(200);
     expect(report.passesFired).toEqual(expect.arrayContaining(['lift-constants', 'fuse-batchnorm']));

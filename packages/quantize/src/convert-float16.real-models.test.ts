@@ -10,7 +10,7 @@ import { type DiagnosticInput, WhittleError } from '@whittle/spec';
 import { declaredInputs, realModelInputs, realModels, runOnnxRuntime } from '@whittle/test-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ConvertFloat16Options, convertFloat16, Float16Codes } from './convert-float16.js';
-import { contextFor, errorsOf, sqnr } from './float16-test-support.js';
+import { contextFor, errorsOf, checkedOutputsSqnr } from './test-support.js';
 
 const rows: string[] = [];
 
@@ -37,7 +37,7 @@ async function convertAndRun(id: string, options: ConvertFloat16Options, label: 
   expect(errorsOf(model)).toEqual([]);
   const bytes = encodeModel(model);
   const outputs = await runOnnxRuntime(bytes, feeds);
-  const quality = sqnr(reference, outputs);
+  const quality = checkedOutputsSqnr(reference, outputs);
   const ratio = bytes.byteLength / originalBytes;
   const { weightBytesBefore = 0, weightBytesAfter = 0 } = result.statistics ?? {};
   rows.push(

@@ -18,7 +18,7 @@ import { WhittleError } from '@whittle/spec';
 import { ort, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { type ConvertFloat16Options, convertFloat16, Float16Codes } from './convert-float16.js';
-import { contextFor, runPass } from './float16-test-support.js';
+import { contextFor, runPass } from './test-support.js';
 
 const f32 = (values: readonly number[]) => Float32Array.from(values);
 const weight = (name: string, values: readonly number[], dims = [values.length]) =>

@@ -64,12 +64,9 @@ export class DynamicRewriter {
 
   /** Rewrite a MatMul whose B is a constant float matrix; returns why not when it cannot. */
   matMul(graph: Graph, node: Node): SkipReason | undefined {
-    const activation = node.input(0);
-    const weightValue = node.input(1);
-    const weight = constantOf(weightValue);
-    if (!activation || !weightValue || !weight) return 'not-constant';
-    const checked = this.checkWeight(weight, activation);
-    if (checked) return checked;
+    const operands = this.weightOperands(node);
+    if (typeof operands === 'string') return operands;
+    const { activation, weightValue, weight } = operands;
     if (weight.dims.length < 2) return 'unsupported-shape';
     const axis = this.settings.perChannel && weight.dims.length === 2 ? 1 : undefined;
     const constants = this.weightConstants(graph, weightValue, 'matmul', () =>
@@ -81,12 +78,10 @@ export class DynamicRewriter {
 
   /** Rewrite a Gemm whose B is a constant float matrix (transB by transposing the stored weight, alpha folded in). */
   gemm(graph: Graph, node: Node): SkipReason | undefined {
-    let activation = node.input(0);
-    const weightValue = node.input(1);
-    const weight = constantOf(weightValue);
-    if (!activation || !weightValue || !weight) return 'not-constant';
-    const checked = this.checkWeight(weight, activation);
-    if (checked) return checked;
+    const operands = this.weightOperands(node);
+    if (typeof operands === 'string') return operands;
+    const { weightValue, weight } = operands;
+    let activation = operands.activation;
     if (weight.dims.length !== 2) return 'unsupported-shape';
     const alpha = node.floatAttribute('alpha', 1)!;
     const beta = node.floatAttribute('beta', 1)!;
@@ -119,12 +114,9 @@ export class DynamicRewriter {
   /** Rewrite a Conv whose weight is a constant float tensor (standard form only: ConvInteger). */
   conv(graph: Graph, node: Node): SkipReason | undefined {
     if (this.settings.form !== 'standard') return 'needs-opset-11';
-    const activation = node.input(0);
-    const weightValue = node.input(1);
-    const weight = constantOf(weightValue);
-    if (!activation || !weightValue || !weight) return 'not-constant';
-    const checked = this.checkWeight(weight, activation);
-    if (checked) return checked;
+    const operands = this.weightOperands(node);
+    if (typeof operands === 'string') return operands;
+    const { activation, weightValue, weight } = operands;
     if (weight.dims.length < 3) return 'unsupported-shape';
     const biasValue = node.input(2);
     const bias = biasValue ? constantOf(biasValue) : undefined;
@@ -148,6 +140,15 @@ export class DynamicRewriter {
     }
     this.emitProduct(graph, node, activation, constants, biasConstant, weight.dims.length);
     return undefined;
+  }
+
+  /** Input 0 (the activation) and the constant float weight at input 1 that every rewrite starts from, or why not. */
+  private weightOperands(node: Node): { activation: Value; weightValue: Value; weight: Tensor } | SkipReason {
+    const activation = node.input(0);
+    const weightValue = node.input(1);
+    const weight = constantOf(weightValue);
+    if (!activation || !weightValue || !weight) return 'not-constant';
+    return this.checkWeight(weight, activation) ?? { activation, weightValue, weight };
   }
 
   private checkWeight(weight: Tensor, activation: Value): SkipReason | undefined {

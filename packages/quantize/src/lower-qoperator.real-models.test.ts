@@ -1,9 +1,8 @@
 import { readModel } from '@whittle/onnx/node';
 import { declaredInputs, type RealModelId, realModel, realModelInputs } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { contextFor, opCounts, runModel, sqnr } from './dynamic-test-support.js';
+import { contextFor, opCounts, runModel, outputsSqnr, lowerAndCompare, minMaxRanges } from './test-support.js';
 import { lowerQOperator } from './lower-qoperator.js';
-import { lowerAndCompare, minMaxRanges } from './qoperator-test-support.js';
 import { quantizeStatic } from './quantize-static.js';
 
 /** quantize-static's QDQ output (min-max ranges over three inputs), lowered: ONNX Runtime gives the same outputs. */
@@ -24,7 +23,7 @@ describe('lower-qoperator on quantize-static output', () => {
       console.info(
         `${id}: ${statistics.nodesLowered} QLinear ops, ${statistics.nodesOnIntegers} ops on integers, ` +
           `${statistics.groupsKept} groups kept in QDQ; QDQ vs lowered: ${(agreement.exact * 100).toFixed(1)}% exact, ` +
-          `max ${agreement.maxSteps}; SQNR vs float ${sqnr(float, after).toFixed(1)} dB`,
+          `max ${agreement.maxSteps}; SQNR vs float ${outputsSqnr(float, after).toFixed(1)} dB`,
       );
       expect(counts.QLinearConv).toBe(convs);
       expect(counts.Conv ?? 0).toBe(0);

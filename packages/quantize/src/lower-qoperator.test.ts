@@ -1,9 +1,8 @@
 import { type AttributeShorthand, DataType, type Value } from '@whittle/ir';
 import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { contextFor, opCounts, opTypesOf } from './dynamic-test-support.js';
+import { contextFor, opCounts, opTypesOf, lowerAndCompare, QdqBuilder } from './test-support.js';
 import { lowerQOperator } from './lower-qoperator.js';
-import { lowerAndCompare, QdqBuilder } from './qoperator-test-support.js';
 
 const random = new Random(11);
 const OUT = 0.05;

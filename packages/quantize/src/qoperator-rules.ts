@@ -132,16 +132,7 @@ export class QOperatorLowering {
       bias = this.integerBias(graph, biasInput, x, w);
       if (!bias) return undefined;
     }
-    const inputs = [
-      x.integer,
-      x.scale,
-      this.zeroPointOf(graph, x),
-      w.integer,
-      w.scale,
-      this.zeroPointOf(graph, w),
-      group.primary.scale,
-      this.zeroPointOf(graph, group.primary),
-    ];
+    const inputs = this.twoOperandInputs(graph, x, w, group.primary);
     if (bias) inputs.push(bias);
     this.replace(graph, node, group, { opType: 'QLinearConv', inputs, attributes: [...node.attributes.values()] });
     return 'qlinear';
@@ -158,16 +149,7 @@ export class QOperatorLowering {
     }
     const group = this.outputGroup(graph, node, a.type);
     if (!group) return undefined;
-    const inputs = [
-      a.integer,
-      a.scale,
-      this.zeroPointOf(graph, a),
-      b.integer,
-      b.scale,
-      this.zeroPointOf(graph, b),
-      group.primary.scale,
-      this.zeroPointOf(graph, group.primary),
-    ];
+    const inputs = this.twoOperandInputs(graph, a, b, group.primary);
     this.replace(graph, node, group, { opType: 'QLinearMatMul', inputs, attributes: [] });
     return 'qlinear';
   }
@@ -179,16 +161,7 @@ export class QOperatorLowering {
     if (!a || !b || !isPerTensor(a) || !isPerTensor(b) || a.type !== b.type || !isEightBit(a.type)) return undefined;
     const group = this.outputGroup(graph, node, a.type);
     if (!group) return undefined;
-    const inputs = [
-      a.integer,
-      a.scale,
-      this.zeroPointOf(graph, a),
-      b.integer,
-      b.scale,
-      this.zeroPointOf(graph, b),
-      group.primary.scale,
-      this.zeroPointOf(graph, group.primary),
-    ];
+    const inputs = this.twoOperandInputs(graph, a, b, group.primary);
     this.replace(graph, node, group, {
       opType: CONTRIB_OPS[node.opType]!,
       domain: CONTRIB_DOMAIN,
@@ -209,8 +182,8 @@ export class QOperatorLowering {
     if (!group) return undefined;
     if (params.every((item) => sameParams(item, group.primary))) return this.onIntegers(graph, node);
     if (!this.settings.useContribOps || !isEightBit(type)) return undefined;
-    const operands = [group.primary.scale, this.zeroPointOf(graph, group.primary)];
-    for (const item of params) operands.push(item.integer, item.scale, this.zeroPointOf(graph, item));
+    const operands = this.scaleAndZeroPoint(graph, group.primary);
+    for (const item of params) operands.push(...this.quantizedInput(graph, item));
     this.replace(graph, node, group, {
       opType: 'QLinearConcat',
       domain: CONTRIB_DOMAIN,
@@ -234,13 +207,7 @@ export class QOperatorLowering {
     else if (node.opType === 'LeakyRelu') attributes = [floatAttribute('alpha', node.floatAttribute('alpha', 0.01)!)];
     const group = this.outputGroup(graph, node, x.type, false);
     if (!group) return undefined;
-    const inputs = [
-      x.integer,
-      x.scale,
-      this.zeroPointOf(graph, x),
-      group.primary.scale,
-      this.zeroPointOf(graph, group.primary),
-    ];
+    const inputs = [...this.quantizedInput(graph, x), ...this.scaleAndZeroPoint(graph, group.primary)];
     this.replace(graph, node, group, { opType: CONTRIB_OPS[node.opType]!, domain: CONTRIB_DOMAIN, inputs, attributes });
     return 'qlinear';
   }
@@ -522,6 +489,25 @@ export class QOperatorLowering {
       }
     }
     return first;
+  }
+
+  /** The (scale, zero point) input pair a QLinear op takes for each quantized tensor, its output included. */
+  private scaleAndZeroPoint(graph: Graph, params: QuantParams): Value[] {
+    return [params.scale, this.zeroPointOf(graph, params)];
+  }
+
+  /** A QLinear op's inputs for one quantized operand: its integers, then its scale and zero point. */
+  private quantizedInput(graph: Graph, params: QuantParams): Value[] {
+    return [params.integer, ...this.scaleAndZeroPoint(graph, params)];
+  }
+
+  /** Inputs of a two-operand QLinear op (QLinearConv, QLinearMatMul, QLinearAdd...): a, b, then the output. */
+  private twoOperandInputs(graph: Graph, a: QuantParams, b: QuantParams, output: QuantParams): Value[] {
+    return [
+      ...this.quantizedInput(graph, a),
+      ...this.quantizedInput(graph, b),
+      ...this.scaleAndZeroPoint(graph, output),
+    ];
   }
 
   /** A zero point input: the Q/DQ's own, or a shared zero of its type (QLinear ops require one). */

@@ -2,7 +2,7 @@ import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
 import { declaredInputs, type RealModelId, realModel, realModelInputs, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { opCounts, QUIET, runChecked, runModel, sqnr } from './dynamic-test-support.js';
+import { opCounts, QUIET, runChecked, runModel, outputsSqnr } from './test-support.js';
 import { type QuantizeDynamicOptions, quantizeDynamic } from './quantize-dynamic.js';
 
 interface Case {
@@ -67,7 +67,7 @@ describe('quantize-dynamic on real models', () => {
       expect(statistics.nodesQuantized).toBe(testCase.quantized);
       expect(opCounts(model)[testCase.integerOp]).toBeGreaterThan(0);
       const actual = await runModel(model, feeds);
-      const ratio = sqnr(expected, actual);
+      const ratio = outputsSqnr(expected, actual);
       const sizeRatio = encodeModel(model).byteLength / fileSize;
       console.info(
         `${testCase.id}: ${statistics.nodesQuantized} nodes, SQNR ${ratio.toFixed(1)} dB, file ${(sizeRatio * 100).toFixed(1)}%, ` +

@@ -16,8 +16,8 @@ import {
   randomFloats,
   runChecked,
   runModel,
-  sqnr,
-} from './dynamic-test-support.js';
+  outputsSqnr,
+} from './test-support.js';
 import { type QuantizeDynamicOptions, quantizeDynamic } from './quantize-dynamic.js';
 
 const random = new Random(7);
@@ -49,7 +49,7 @@ async function quantizeAndCompare(
   const result = await runChecked(quantizeDynamic, options, model, reports);
   const after = await runModel(model, feeds);
   expect(Object.keys(after)).toEqual(Object.keys(before));
-  const ratio = sqnr(before, after);
+  const ratio = outputsSqnr(before, after);
   expect(ratio).toBeGreaterThan(minimumSqnr);
   return { result, ratio, before, after };
 }

@@ -19,10 +19,10 @@ import {
   minMaxTable,
   optimizedOpCounts,
   quantizedView,
-  runModel,
+  runOnOneThread,
   runStatic,
   sqnr,
-} from './static-test-support.js';
+} from './test-support.js';
 
 interface Expectation {
   id: RealModelId;
@@ -120,7 +120,7 @@ async function outputsWithLogits(model: Model, logits: readonly string[], quanti
   const outputs = copy.graph.outputs.length;
   exposeValues(copy, values as Value[]);
   const names = copy.graph.outputs.map((value) => value.name);
-  const results = await runModel(copy, feeds);
+  const results = await runOnOneThread(copy, feeds);
   return names.map((name, index) => ({
     label: index < outputs ? name : logits[index - outputs]!,
     data: results[name]!.data as Float32Array,
@@ -156,8 +156,8 @@ describe('quantize-static on real models', () => {
       const actual: { label: string; data: Float32Array }[][] = [];
       for (const seed of HELD_OUT_SEEDS) {
         const feeds = realModelInputs(fixture, declared, seed);
-        const quantizedOutputs = await runModel(quantized, feeds);
-        const floatOutputs = await runModel(original, feeds);
+        const quantizedOutputs = await runOnOneThread(quantized, feeds);
+        const floatOutputs = await runOnOneThread(original, feeds);
         reference.push(Object.values(floatOutputs).map((tensor) => tensor.data as Float32Array));
         direct.push(Object.keys(floatOutputs).map((name) => quantizedOutputs[name]!.data as Float32Array));
         expected.push(await outputsWithLogits(floatModel, expectation.logits, false, feeds));

@@ -10,17 +10,17 @@ import {
   numbersOf,
   opCounts,
   optimizedOpCounts,
-  randomFloats,
-  runModel,
+  seededFloats,
+  runOnOneThread,
   runStatic,
   sqnr,
-} from './static-test-support.js';
+} from './test-support.js';
 
 const F = DataType.FLOAT;
 
 function floatInit(builder: GraphBuilder, name: string, dims: number[], seed: number, scale = 0.5): Value {
   const count = dims.reduce((a, b) => a * b, 1);
-  return builder.initializer(Tensor.fromArray(name, F, dims, randomFloats(count, seed, -scale, scale)));
+  return builder.initializer(Tensor.fromArray(name, F, dims, seededFloats(count, seed, -scale, scale)));
 }
 
 function nodesOf(model: Model, opType: string): Node[] {
@@ -51,7 +51,7 @@ function errorsOf(model: Model) {
 
 function input(name: string, dims: number[], seed: number, low = -1, high = 1) {
   const count = dims.reduce((a, b) => a * b, 1);
-  return { [name]: new ort.Tensor('float32', randomFloats(count, seed, low, high), dims) };
+  return { [name]: new ort.Tensor('float32', seededFloats(count, seed, low, high), dims) };
 }
 
 /** Min-max ranges over eight random inputs (seeds 11-18); fidelity is checked on one of them. */
@@ -120,8 +120,8 @@ describe('quantize-static: Conv + Relu', () => {
     expect(model.graph.initializers.some((value) => value.name === 'w')).toBe(false);
 
     const feeds = input('x', [1, 3, 8, 8], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    const actual = (await runModel(model, feeds)).y!.data as Float32Array;
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    const actual = (await runOnOneThread(model, feeds)).y!.data as Float32Array;
     expect(sqnr(expected, actual)).toBeGreaterThan(25);
     const fused = await optimizedOpCounts(model);
     expect(qlinearConvs(fused)).toBe(1);
@@ -187,8 +187,8 @@ describe('quantize-static: per-channel axes', () => {
         expect(scales[column]).toBeCloseTo(max / 127, 7);
       }
       const feeds = input('x', [2, 6], SEED);
-      const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-      expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+      const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+      expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
       const fused = await optimizedOpCounts(model);
       expect(fused['com.microsoft::QGemm']).toBe(1);
     });
@@ -206,8 +206,8 @@ describe('quantize-static: per-channel axes', () => {
     expect(weight.intAttribute('axis')).toBe(1);
     expect(constantOf(weight.input(1)).dims).toEqual([4]);
     const feeds = input('x', [3, 8], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
     const fused = await optimizedOpCounts(model);
     expect(fused.QLinearMatMul).toBe(1);
   });
@@ -234,8 +234,8 @@ describe('quantize-static: per-channel axes', () => {
       Array.from({ length: 6 }, (_, output) => Math.fround(inputScale * weightScales[output % 3]!)),
     );
     const feeds = input('x', [1, 4, 5, 5], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
   });
 });
 
@@ -282,8 +282,8 @@ describe('quantize-static: Concat and data movement', () => {
     }
     expect(statistics.nodesQuantized).toBe(7);
     const feeds = input('x', [1, 2, 4, 4], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
     const fused = await optimizedOpCounts(model);
     expect(fused['com.microsoft::QLinearConcat']).toBe(1);
     // Reshape / Transpose / Flatten run on integers: no DQ→op→Q left around them.
@@ -404,7 +404,7 @@ describe('quantize-static: more placement rules', () => {
   it('a Gemm’s C of shape [1, N] becomes an int32 [N] bias', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', F, [3, 6]);
-    const c = b.initializer(Tensor.fromArray('c', F, [1, 5], randomFloats(5, 91, -0.2, 0.2)));
+    const c = b.initializer(Tensor.fromArray('c', F, [1, 5], seededFloats(5, 91, -0.2, 0.2)));
     b.output(b.op('Gemm', [x, floatInit(b, 'w', [6, 5], 92), c], { name: 'gemm', output: 'y' }), tensorType(F, [3, 5]));
     const model = b.model();
     const reference = copyModel(model);
@@ -413,14 +413,14 @@ describe('quantize-static: more placement rules', () => {
     expect(constantOf(bias.input(0)).dims).toEqual([5]);
     expect(constantOf(bias.input(0)).dataType).toBe(DataType.INT32);
     const feeds = input('x', [3, 6], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
   });
 
   it('a channel of zero weights with a bias: the weight scale grows so the bias fits int32', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', F, [1, 2, 3, 3]);
-    const weights = randomFloats(4, 93);
+    const weights = seededFloats(4, 93);
     weights.fill(0, 2, 4); // output channel 1: all zero
     const w = b.initializer(Tensor.fromArray('w', F, [2, 2, 1, 1], weights));
     const bias = b.initializer(Tensor.fromArray('bias', F, [2], Float32Array.of(0.25, 3.5)));
@@ -435,8 +435,8 @@ describe('quantize-static: more placement rules', () => {
     const scales = floatsOf(biasPair.input(1));
     expect(Math.abs(integers[1]! * scales[1]! - 3.5)).toBeLessThanOrEqual(scales[1]! / 2);
     const feeds = input('x', [1, 2, 3, 3], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
   });
 
   it('a graph input that is also a graph output keeps its name', async () => {
@@ -607,8 +607,8 @@ describe('quantize-static: opsets and subgraphs', () => {
     expect(weight.domain).toBe('com.microsoft');
     expect(weight.intAttribute('axis')).toBe(0);
     const feeds = input('x', [1, 3, 8, 8], SEED);
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
     expect(qlinearConvs(await optimizedOpCounts(model))).toBe(1);
   });
 
@@ -631,8 +631,8 @@ describe('quantize-static: opsets and subgraphs', () => {
     expect(sliceNode.attribute('starts')).toBeUndefined();
     expect(sliceNode.inputs.length).toBe(4);
     const feeds = input('x', [1, 3, 8, 8], SEED);
-    const expected = (await runModel(reference, feeds, 'disabled')).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds, 'all')).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds, 'disabled')).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds, 'all')).y!.data as Float32Array)).toBeGreaterThan(25);
     expect(qlinearConvs(await optimizedOpCounts(model))).toBe(1);
   });
 
@@ -648,8 +648,8 @@ describe('quantize-static: opsets and subgraphs', () => {
       expect(pair.domain).toBe(domain);
       expect(constantOf(pair.input(2)).dataType).toBe(DataType.INT16);
       const feeds = input('x', [1, 3, 8, 8], SEED);
-      const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-      expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(35);
+      const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+      expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(35);
     }
   });
 
@@ -661,7 +661,7 @@ describe('quantize-static: opsets and subgraphs', () => {
         name: `${name}_w`,
         outputs: [new Value(`${name}_w`, tensorType(F, [2, 2, 1, 1]))],
         attributes: [
-          { name: 'value', type: 'tensor', value: Tensor.fromArray('', F, [2, 2, 1, 1], randomFloats(4, seed)) },
+          { name: 'value', type: 'tensor', value: Tensor.fromArray('', F, [2, 2, 1, 1], seededFloats(4, seed)) },
         ],
       });
       graph.appendNode(weight);
@@ -706,8 +706,8 @@ describe('quantize-static: opsets and subgraphs', () => {
       expect(constantOf(dequantizeOf(conv, 1).input(0)).dataType).toBe(DataType.INT8);
     }
     const feeds = { ...input('x', [1, 2, 3, 3], SEED), flag: new ort.Tensor('bool', [true], []) };
-    const expected = (await runModel(reference, feeds)).y!.data as Float32Array;
-    expect(sqnr(expected, (await runModel(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
+    const expected = (await runOnOneThread(reference, feeds)).y!.data as Float32Array;
+    expect(sqnr(expected, (await runOnOneThread(model, feeds)).y!.data as Float32Array)).toBeGreaterThan(25);
   });
 
   it('validates its options through the pipeline’s validator (defaults filled in, typos rejected)', () => {

@@ -16,7 +16,7 @@ import {
   runOnnxRuntime,
 } from '@whittle/test-fixtures';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contextFor, errorsOf, sqnr } from './float16-test-support.js';
+import { contextFor, errorsOf, checkedOutputsSqnr } from './test-support.js';
 import { type QuantizeWeightsOptions, QuantizeWeightsCodes, quantizeWeights } from './quantize-weights.js';
 
 const rows: string[] = [];
@@ -118,7 +118,7 @@ describe('quantize-weights on real models', () => {
     expect(errorsOf(model)).toEqual([]);
     const bytes = encodeModel(model);
     const outputs = await runOnnxRuntime(bytes, feeds);
-    const quality = sqnr(reference, outputs);
+    const quality = checkedOutputsSqnr(reference, outputs);
     const { weightBytesBefore = 0, weightBytesAfter = 0 } = result.statistics ?? {};
     rows.push(
       `  ${entry.id.padEnd(20)} ${entry.label.padEnd(14)} file ${(bytes.byteLength / originalBytes).toFixed(3)}x  ` +

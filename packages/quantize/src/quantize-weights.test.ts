@@ -4,7 +4,7 @@ import { encodeModel } from '@whittle/onnx';
 import { WhittleError } from '@whittle/spec';
 import { ort, Random, runOnnxRuntime } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { contextFor, runPass } from './float16-test-support.js';
+import { contextFor, runPass } from './test-support.js';
 import { type QuantizeWeightsOptions, QuantizeWeightsCodes, quantizeWeights } from './quantize-weights.js';
 import {
   type BlockSettings,

@@ -13,7 +13,7 @@ import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory, toOrtTensor } from '@whittle/runtime-ort';
 import { type OrtTensor, realModel, textImages } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { copyModel, exposeValues, quantizedView, runModel, runStatic, sqnr } from './static-test-support.js';
+import { copyModel, exposeValues, quantizedView, runOnOneThread, runStatic, sqnr } from './test-support.js';
 
 /** PaddleOCR's preprocessing: pixels scaled to [-1, 1]. */
 const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
@@ -33,7 +33,7 @@ async function logitsOver(model: Model, quantized: boolean, samples: Record<stri
   if (!value) throw new Error(`no tensor '${LOGITS}'`);
   exposeValues(copy, [value as Value]);
   const parts: number[] = [];
-  for (const feeds of samples) parts.push(...((await runModel(copy, feeds))[value.name]!.data as Float32Array));
+  for (const feeds of samples) parts.push(...((await runOnOneThread(copy, feeds))[value.name]!.data as Float32Array));
   return Float32Array.from(parts);
 }
 

@@ -2,7 +2,7 @@ import { DataType, GraphBuilder, type Model, Tensor, tensorType, verifyModel } f
 import { ort } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { computeQuantizationParameters } from './quantization-parameters.js';
-import { copyModel, minMaxTable, randomFloats, runModel, runStatic, sqnr } from './static-test-support.js';
+import { copyModel, minMaxTable, seededFloats, runOnOneThread, runStatic, sqnr } from './test-support.js';
 
 const F = DataType.FLOAT;
 /** Raw output scale of each channel of the 1x1 Conv: the BatchNormalization after it brings all back to ~1. */
@@ -16,7 +16,7 @@ function convBatchNorm(): Model {
   const b = new GraphBuilder();
   const channels = CHANNEL_SCALES.length;
   const x = b.input('x', F, [1, channels, 6, 6]);
-  const weights = randomFloats(channels * channels, 5, -1, 1);
+  const weights = seededFloats(channels * channels, 5, -1, 1);
   CHANNEL_SCALES.forEach((scale, output) => {
     for (let index = 0; index < channels; index++) weights[output * channels + index]! *= scale;
   });
@@ -33,7 +33,7 @@ function convBatchNorm(): Model {
   );
   const bn = b.op('BatchNormalization', [conv, gamma, beta, mean, variance], { name: 'bn', output: 'bn_out' });
   const w2 = b.initializer(
-    Tensor.fromArray('w2', F, [2, channels, 3, 3], randomFloats(2 * channels * 9, 6, -0.5, 0.5)),
+    Tensor.fromArray('w2', F, [2, channels, 3, 3], seededFloats(2 * channels * 9, 6, -0.5, 0.5)),
   );
   const y = b.op('Conv', [bn, w2], { name: 'conv2', attributes: { pads: [1, 1, 1, 1] }, output: 'y' });
   b.output(y, tensorType(F, [1, 2, 6, 6]));
@@ -45,7 +45,7 @@ function feeds(seed: number) {
   return {
     x: new ort.Tensor(
       'float32',
-      randomFloats(
+      seededFloats(
         dims.reduce((a, c) => a * c, 1),
         seed,
         -1,
@@ -58,8 +58,8 @@ function feeds(seed: number) {
 
 async function fidelity(model: Model, quantized: Model): Promise<number> {
   const held = feeds(99);
-  const reference = (await runModel(model, held, 'disabled')).y!.data as Float32Array;
-  const actual = (await runModel(quantized, held, 'disabled')).y!.data as Float32Array;
+  const reference = (await runOnOneThread(model, held, 'disabled')).y!.data as Float32Array;
+  const actual = (await runOnOneThread(quantized, held, 'disabled')).y!.data as Float32Array;
   return sqnr(reference, actual);
 }
 

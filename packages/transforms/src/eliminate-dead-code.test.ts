@@ -12,6 +12,17 @@ async function run(model: Model, options: EliminateDeadCodeOptions = {}): Promis
   return result;
 }
 
+/** Inputs x and cond, and a then branch that reads an outer value (Sigmoid(x)): what the If tests build on. */
+function ifWithThenBranchReadingOuter() {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [2]);
+  const cond = b.input('cond', DataType.BOOL, []);
+  const outer = b.op('Sigmoid', [x], { output: 'outer' });
+  const thenBranch = new GraphBuilder('then');
+  thenBranch.output(thenBranch.op('Neg', [outer], { output: 'then_out' }));
+  return { b, x, cond, thenBranch };
+}
+
 describe('eliminate-dead-code', () => {
   it('removes chains whose outputs reach no graph output, keeps the rest, and is idempotent', async () => {
     const b = new GraphBuilder();
@@ -47,12 +58,7 @@ describe('eliminate-dead-code', () => {
   });
 
   it('counts values read by a live subgraph from the outer graph as uses', async () => {
-    const b = new GraphBuilder();
-    const x = b.input('x', DataType.FLOAT, [2]);
-    const cond = b.input('cond', DataType.BOOL, []);
-    const outer = b.op('Sigmoid', [x], { output: 'outer' });
-    const thenBranch = new GraphBuilder('then');
-    thenBranch.output(thenBranch.op('Neg', [outer], { output: 'then_out' }));
+    const { b, x, cond, thenBranch } = ifWithThenBranchReadingOuter();
     const elseBranch = new GraphBuilder('else');
     const unusedInBranch = elseBranch.op('Exp', [x], { output: 'else_dead' });
     elseBranch.op('Log', [unusedInBranch], { output: 'else_dead2' });
@@ -72,12 +78,7 @@ describe('eliminate-dead-code', () => {
   });
 
   it('removes a dead If with its subgraphs and forgets the uses its branches made of outer values', async () => {
-    const b = new GraphBuilder();
-    const x = b.input('x', DataType.FLOAT, [2]);
-    const cond = b.input('cond', DataType.BOOL, []);
-    const outer = b.op('Sigmoid', [x], { output: 'outer' });
-    const thenBranch = new GraphBuilder('then');
-    thenBranch.output(thenBranch.op('Neg', [outer], { output: 'then_out' }));
+    const { b, x, cond, thenBranch } = ifWithThenBranchReadingOuter();
     const elseBranch = new GraphBuilder('else');
     elseBranch.output(elseBranch.op('Abs', [x], { output: 'else_out' }));
     b.op('If', [cond], {
