@@ -119,7 +119,7 @@ export function addCompareCommand(program: Command, io: CliIo): void {
         onProgress: (done, total) => progress.update(done, total),
       });
       const sizes: [number, number] = [fileSize(referenceFile), fileSize(candidateFile)];
-      progress.finish(`compared ${report.samples} sample(s)`);
+      progress.finish(`compare: ${report.samples} sample(s) done`);
       if (options.json) {
         io.stdout(
           `${JSON.stringify({ reference: referencePath, candidate: candidatePath, bytes: sizes, ...report }, jsonNumbers, 2)}\n`,
