@@ -167,7 +167,9 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     .option('--mode <mode>', MODES.join(' | '), 'static')
     .option('--data <path>', 'static: samples to calibrate on (folder of .npy/.npz, test_data_set folders, images)')
     .option('--calibration-table <file>', "static: a table from 'whittle calibrate'")
-    .option('--method <method>', `static with --data: range method (${RANGE_METHODS.join(', ')})`, 'minmax')
+    // Percentile by default: on held-out data it beat min-max on the OCR classifier (36 vs 26 dB) and recognizer
+    // (94% vs 47% same text), where a few outlier activations stretch min-max ranges (bench/quantization.mjs).
+    .option('--method <method>', `static with --data: range method (${RANGE_METHODS.join(', ')})`, 'percentile')
     .option('--samples <count>', 'static with --data: calibrate on at most this many samples')
     .option('--per-channel', 'one weight scale per output channel (the default for static)')
     .option('--per-tensor', 'one weight scale per tensor')
