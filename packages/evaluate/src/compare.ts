@@ -1,5 +1,5 @@
 import type { CalibrationDataset } from '@whittle/calibrate';
-import type { Model, Node } from '@whittle/ir';
+import type { Model, Node, Value } from '@whittle/ir';
 import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { ErrorAccumulator, type ErrorMetrics, median } from './metrics.js';
 
@@ -28,7 +28,10 @@ export interface LayerComparison extends ErrorMetrics {
   /** The reference node producing the value. */
   node: string;
   opType: string;
-  /** Worst SQNR among the node's inputs that were compared (Infinity when none were: fed from inputs/weights). */
+  /**
+   * Worst SQNR reaching the node's inputs: compared inputs' own, others' through the values they are computed from
+   * (Infinity when fed only by graph inputs and constants).
+   */
   inputSqnr: number;
   /** dB lost at this node: inputSqnr − sqnr, both capped at 200 dB (how much error this layer adds). */
   drop: number;
@@ -170,13 +173,30 @@ const capped = (sqnr: number) => Math.min(sqnr, 200);
 
 function rankLayers(shared: Map<string, Node>, layers: Map<string, ErrorAccumulator>): LayerComparison[] {
   const sqnrs = new Map<string, number>();
+  const upstream = new Map<Value, number>();
+  /**
+   * The SQNR reaching a value: its own when it was compared, else the worst among the compared values it is
+   * computed from (a value the candidate renamed or fused away, a BatchNormalization folded into its Conv, is
+   * looked through instead of counting as exact). Graph inputs and constants are exact.
+   */
+  const reaching = (value: Value | undefined): number => {
+    if (!value) return Number.POSITIVE_INFINITY;
+    const known = sqnrs.get(value.name) ?? upstream.get(value);
+    if (known !== undefined) return known;
+    upstream.set(value, Number.POSITIVE_INFINITY); // guards against cycles through malformed graphs
+    const producer = value.producer;
+    const result = producer
+      ? Math.min(Number.POSITIVE_INFINITY, ...producer.inputs.map(reaching))
+      : Number.POSITIVE_INFINITY;
+    upstream.set(value, result);
+    return result;
+  };
   const results: LayerComparison[] = [];
   for (const [name, node] of shared) {
     const metrics = layers.get(name)!.result();
     if (metrics.elements === 0) continue;
     sqnrs.set(name, metrics.sqnr);
-    const inputSqnrs = node.inputs.flatMap((input) => (input && sqnrs.has(input.name) ? [sqnrs.get(input.name)!] : []));
-    const inputSqnr = inputSqnrs.length > 0 ? Math.min(...inputSqnrs) : Number.POSITIVE_INFINITY;
+    const inputSqnr = Math.min(Number.POSITIVE_INFINITY, ...node.inputs.map(reaching));
     const drop = capped(inputSqnr) - capped(metrics.sqnr);
     results.push({ name, node: node.name, opType: node.opType, inputSqnr, drop, ...metrics });
   }
