@@ -1,11 +1,16 @@
-import { DataType, type Model } from '@whittle/ir';
+import { DataType, type Model, type Value } from '@whittle/ir';
 import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
-import type { CalibrationDataset, Sample } from './dataset.js';
+import { type CalibrationDataset, limitDataset, type Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
 import { addStatisticsOutputs, ReducedObserver, reducible } from './reduced-statistics.js';
 import type { RangeOptions } from './range-methods.js';
-import { type CalibrationTable, createCalibrationTable, modelFingerprint } from './table.js';
+import {
+  type CalibrationTable,
+  type CreateCalibrationTableOptions,
+  createCalibrationTable,
+  modelFingerprint,
+} from './table.js';
 
 export interface CalibrateOptions {
   executors: ExecutorFactory<Model>;
@@ -54,15 +59,50 @@ export function calibrationTensors(model: Model): string[] {
 }
 
 /** Bytes of a tensor per sample when its shape is static; undefined when it is not known. */
-function staticBytes(model: Model, name: string): number | undefined {
-  for (const value of model.graph.definedValues()) {
-    if (value.name !== name) continue;
-    const type = value.type;
-    if (type?.kind !== 'tensor' || !type.shape || !type.shape.every((dim) => typeof dim === 'number')) return undefined;
-    const elements = (type.shape as number[]).reduce((product, dim) => product * dim, 1);
-    return elements * (type.elementType === DataType.DOUBLE ? 8 : type.elementType === DataType.FLOAT ? 4 : 2);
+function staticBytes(value: Value | undefined): number | undefined {
+  const type = value?.type;
+  if (type?.kind !== 'tensor' || !type.shape || !type.shape.every((dim) => typeof dim === 'number')) return undefined;
+  const elements = (type.shape as number[]).reduce((product, dim) => product * dim, 1);
+  return elements * (type.elementType === DataType.DOUBLE ? 8 : type.elementType === DataType.FLOAT ? 4 : 2);
+}
+
+/**
+ * Run `handle` on every sample, in order; stops with CALIBRATION_ABORTED when the signal fires and with
+ * DATASET_EMPTY when the dataset gave nothing. Returns how many samples there were.
+ */
+async function forEachSample(
+  dataset: CalibrationDataset,
+  signal: AbortSignal | undefined,
+  handle: (sample: Sample, index: number) => Promise<void>,
+): Promise<number> {
+  let count = 0;
+  for await (const sample of dataset.samples()) {
+    if (signal?.aborted) throw new WhittleError('CALIBRATION_ABORTED', `calibration stopped after ${count} samples`);
+    await handle(sample, count);
+    count++;
   }
-  return undefined;
+  if (count === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+  return count;
+}
+
+async function tableFrom(
+  model: Model,
+  options: CalibrateOptions,
+  samples: number,
+  tensors: CreateCalibrationTableOptions['tensors'],
+  histograms: boolean,
+): Promise<CalibrationTable> {
+  return createCalibrationTable({
+    model: {
+      fingerprint: await modelFingerprint(model),
+      ...(model.producerName ? { producer: model.producerName } : {}),
+    },
+    method: options.method,
+    samples,
+    tensors,
+    createdAt: new Date(),
+    histograms,
+  });
 }
 
 function tensorBytes(tensor: ExecutorTensor): number {
@@ -98,87 +138,56 @@ export async function calibrate(
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
   const names = [...new Set(options.tensors ?? calibrationTensors(model))];
+  const data = options.samples === undefined ? dataset : limitDataset(dataset, options.samples);
   if (options.method.method === 'minmax' && options.histograms !== true) {
-    return calibrateByReduction(model, dataset, names, options);
+    return calibrateByReduction(model, data, names, options);
   }
   const budget = options.captureBudgetBytes ?? 2 ** 30;
   const settings = options.threads ? { threads: options.threads } : {};
   const observers = new Map(
     names.map((name) => [name, new TensorObserver(name, options.bins ? { bins: options.bins } : {})]),
   );
-  const limit = options.samples;
-  const total =
-    limit !== undefined && dataset.size !== undefined ? Math.min(limit, dataset.size) : (limit ?? dataset.size);
-  let done = 0;
-
-  const observe = (outputs: Record<string, ExecutorTensor>, group: readonly string[]) => {
-    for (const name of group) {
-      const tensor = outputs[name];
-      if (tensor) observers.get(name)!.observe(tensor);
-    }
-  };
 
   // Sizes: from static shapes where known, else measured by one run of the first sample capturing everything.
+  const values = new Map([...model.graph.definedValues()].map((value) => [value.name, value]));
   const sizes = new Map<string, number>();
   const unknown = names.filter((name) => {
-    const bytes = staticBytes(model, name);
+    const bytes = staticBytes(values.get(name));
     if (bytes !== undefined) sizes.set(name, bytes);
     return bytes === undefined;
   });
-  let probe: { executor: Executor; first: Sample; outputs: Record<string, ExecutorTensor> } | undefined;
+  let probe: { executor: Executor; outputs: Record<string, ExecutorTensor> } | undefined;
   if (unknown.length > 0) {
-    const first = await firstSample(dataset);
     const executor = await options.executors.create(model, { ...settings, capture: names });
-    const outputs = await executor.run(first);
+    const outputs = await executor.run(await firstSample(data));
     for (const name of names) sizes.set(name, outputs[name] ? tensorBytes(outputs[name]) : 0);
-    probe = { executor, first, outputs };
+    probe = { executor, outputs };
   }
   const groups = groupsWithin(new Map(names.map((name) => [name, sizes.get(name) ?? 0])), budget);
+  // The probe captured everything: when one group holds all tensors, its session and first run are reused.
+  const reuse = groups.length === 1 ? probe : undefined;
+  if (probe && !reuse) await probe.executor.dispose();
 
+  let done = 0;
+  let samples = 0;
   for (const [index, group] of groups.entries()) {
-    // The probe captured everything: when one group holds all tensors, its session and first run are reused.
-    const reuse = probe && groups.length === 1 ? probe : undefined;
-    if (probe && !reuse) {
-      await probe.executor.dispose();
-      probe = undefined;
-    }
     const executor = reuse?.executor ?? (await options.executors.create(model, { ...settings, capture: group }));
     try {
-      let count = 0;
-      for await (const sample of dataset.samples()) {
-        if (limit !== undefined && count >= limit) break;
-        if (options.signal?.aborted) {
-          throw new WhittleError('CALIBRATION_ABORTED', `calibration stopped after ${done} sample runs`);
+      samples = await forEachSample(data, options.signal, async (sample, position) => {
+        const outputs = position === 0 && reuse ? reuse.outputs : await executor.run(sample);
+        for (const name of group) {
+          const tensor = outputs[name];
+          if (tensor) observers.get(name)!.observe(tensor);
         }
-        const outputs = count === 0 && reuse ? reuse.outputs : await executor.run(sample);
-        observe(outputs, group);
-        count++;
         done++;
-        options.onProgress?.({
-          done,
-          total: total === undefined ? undefined : total * groups.length,
-          group: index,
-          groups: groups.length,
-        });
-      }
-      if (count === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+        const total = data.size === undefined ? undefined : data.size * groups.length;
+        options.onProgress?.({ done, total, group: index, groups: groups.length });
+      });
     } finally {
       await executor.dispose();
-      if (reuse) probe = undefined;
     }
   }
-  const samples = total ?? done / Math.max(groups.length, 1);
-  return createCalibrationTable({
-    model: {
-      fingerprint: await modelFingerprint(model),
-      ...(model.producerName ? { producer: model.producerName } : {}),
-    },
-    method: options.method,
-    samples,
-    tensors: observers,
-    createdAt: new Date(),
-    histograms: options.histograms !== false,
-  });
+  return tableFrom(model, options, samples, observers, options.histograms !== false);
 }
 
 /** Min-max calibration from reductions computed by the runtime: five scalars per tensor per sample. */
@@ -198,36 +207,17 @@ async function calibrateByReduction(
     statistics.restore();
   }
   const observers = new Map(values.map((value) => [value.name, new ReducedObserver(value.name)]));
-  const limit = options.samples;
-  const total =
-    limit !== undefined && dataset.size !== undefined ? Math.min(limit, dataset.size) : (limit ?? dataset.size);
-  let done = 0;
+  let samples: number;
   try {
-    for await (const sample of dataset.samples()) {
-      if (limit !== undefined && done >= limit) break;
-      if (options.signal?.aborted) {
-        throw new WhittleError('CALIBRATION_ABORTED', `calibration stopped after ${done} samples`);
-      }
+    samples = await forEachSample(dataset, options.signal, async (sample, position) => {
       const outputs = await executor.run(sample);
       for (const [name, observer] of observers) observer.add(outputs, statistics.outputs.get(name)!);
-      done++;
-      options.onProgress?.({ done, total, group: 0, groups: 1 });
-    }
+      options.onProgress?.({ done: position + 1, total: dataset.size, group: 0, groups: 1 });
+    });
   } finally {
     await executor.dispose();
   }
-  if (done === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
-  return createCalibrationTable({
-    model: {
-      fingerprint: await modelFingerprint(model),
-      ...(model.producerName ? { producer: model.producerName } : {}),
-    },
-    method: options.method,
-    samples: done,
-    tensors: observers,
-    createdAt: new Date(),
-    histograms: false,
-  });
+  return tableFrom(model, options, samples, observers, false);
 }
 
 async function firstSample(dataset: CalibrationDataset): Promise<Sample> {
