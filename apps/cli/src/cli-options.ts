@@ -28,3 +28,14 @@ export function integerOption(name: string, text: string, minimum = 0): number {
   }
   return value;
 }
+
+/** A value from a fixed list (undefined stays undefined), or a usage error listing the choices. */
+export function oneOf<T extends string>(
+  option: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw usageError(`${option} must be one of ${allowed.join(', ')}, not '${value}'`);
+  return value as T;
+}

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
-import { calibrate, RANGE_METHODS, type RangeMethod, serializeCalibrationTable } from '@whittle/calibrate';
+import { calibrate, RANGE_METHODS, serializeCalibrationTable } from '@whittle/calibrate';
 import { type ImagePreprocessing, openDataset } from '@whittle/calibrate/node';
 import { readModel, writeFileAtomicallySync } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
-import { integerOption } from '../cli-options.js';
+import { integerOption, oneOf } from '../cli-options.js';
 import { formatBytes, formatMilliseconds } from '../format.js';
 import { ProgressBar } from '../progress.js';
 
@@ -48,14 +48,9 @@ export function imageOptions(options: ImageCommandOptions): ImagePreprocessing |
   if (options.imageScale) image.scale = numberList('--image-scale', options.imageScale)[0];
   if (options.imageMean) image.mean = numberList('--image-mean', options.imageMean);
   if (options.imageStd) image.std = numberList('--image-std', options.imageStd);
-  if (options.imageLayout) {
-    if (!['NCHW', 'NHWC'].includes(options.imageLayout)) throw usageError('--image-layout is NCHW or NHWC');
-    image.layout = options.imageLayout;
-  }
+  if (options.imageLayout) image.layout = oneOf('--image-layout', options.imageLayout, ['NCHW', 'NHWC'] as const);
   if (options.imageChannels) {
-    if (!['RGB', 'BGR', 'gray'].includes(options.imageChannels))
-      throw usageError('--image-channels is RGB, BGR or gray');
-    image.channels = options.imageChannels;
+    image.channels = oneOf('--image-channels', options.imageChannels, ['RGB', 'BGR', 'gray'] as const);
   }
   return Object.keys(image).length > 0 ? (image as ImagePreprocessing) : undefined;
 }
@@ -84,9 +79,7 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
     .option('--moving-average', 'for --method minmax: moving averages of the batch extremes')
     .option('--json', 'print a summary as JSON');
   addImageOptions(command).action(async (modelPath: string, options: CalibrateCommandOptions) => {
-    if (!RANGE_METHODS.includes(options.method as RangeMethod)) {
-      throw usageError(`--method must be one of ${RANGE_METHODS.join(', ')}, not '${options.method}'`);
-    }
+    const method = oneOf('--method', options.method, RANGE_METHODS)!;
     const bits = integerOption('--bits', options.bits, 2);
     const samples = options.samples ? integerOption('--samples', options.samples, 1) : undefined;
     const percentile = options.percentile === undefined ? undefined : Number(options.percentile);
@@ -107,7 +100,7 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
     const table = await calibrate(model, dataset, {
       executors: ortExecutorFactory,
       method: {
-        method: options.method as RangeMethod,
+        method,
         symmetric: options.symmetric ?? false,
         bits,
         ...(percentile !== undefined ? { percentile } : {}),
@@ -134,10 +127,10 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
       io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
       return;
     }
-    const method = `${table.method.name}${table.method.name === 'percentile' ? ` ${table.method.percentile}` : ''}, ${table.method.symmetric ? 'symmetric' : 'asymmetric'}, ${table.method.bits}-bit`;
+    const methodText = `${table.method.name}${table.method.name === 'percentile' ? ` ${table.method.percentile}` : ''}, ${table.method.symmetric ? 'symmetric' : 'asymmetric'}, ${table.method.bits}-bit`;
     io.stdout(
       `calibrated ${tensors} tensors of ${modelPath} on ${table.samples} samples from ${dataset.description}\n` +
-        `method ${method}; ${(table.samples / (milliseconds / 1000)).toFixed(1)} samples/s\n` +
+        `method ${methodText}; ${(table.samples / (milliseconds / 1000)).toFixed(1)} samples/s\n` +
         `wrote ${options.output} (${formatBytes(summary.bytes)})\n`,
     );
   });

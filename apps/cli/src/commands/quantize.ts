@@ -15,7 +15,7 @@ import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { PipelineStep } from '@whittle/spec';
 import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
-import { collect, inputAndOutput, integerOption } from '../cli-options.js';
+import { collect, inputAndOutput, integerOption, oneOf } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { nodeCount, operatorCounts } from '../model-counts.js';
 import { printOutcome } from '../print-outcome.js';
@@ -48,12 +48,6 @@ interface QuantizeCommandOptions {
   imageStd?: string;
   imageLayout?: string;
   imageChannels?: string;
-}
-
-function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!allowed.includes(value as T)) throw usageError(`${option} must be one of ${allowed.join(', ')}, not '${value}'`);
-  return value as T;
 }
 
 /** The pipeline steps of a mode, from the command's options (the table for static mode comes separately). */

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { Pipeline } from '@whittle/core';
 import { resolvePipelineArgument } from '@whittle/core/node';
 import { readModel, writeModel } from '@whittle/onnx/node';
-import { type CliIo, usageError } from '../cli-error.js';
-import { collect, inputAndOutput } from '../cli-options.js';
+import type { CliIo } from '../cli-error.js';
+import { collect, inputAndOutput, oneOf } from '../cli-options.js';
 import { formatBytes, formatMilliseconds, formatTable } from '../format.js';
 import { printOutcome } from '../print-outcome.js';
 import { createRegistry, runPipeline } from '../registry.js';
@@ -29,9 +29,7 @@ export function addRunCommand(program: Command, io: CliIo): void {
     .option('--debug', 'run the IR verifier after every pass')
     .option('--json', 'print diagnostics, per-pass statistics and timings as JSON')
     .action(async (modelPath: string, options: RunCommandOptions) => {
-      if (!['auto', 'inline', 'external'].includes(options.externalData)) {
-        throw usageError(`--external-data must be auto, inline or external, not '${options.externalData}'`);
-      }
+      oneOf('--external-data', options.externalData, ['auto', 'inline', 'external'] as const);
       const { input, output } = inputAndOutput(io.cwd, modelPath, options.output);
       const source = options.pipeline
         ? await resolvePipelineArgument(options.pipeline, { cwd: io.cwd })
