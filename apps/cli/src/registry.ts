@@ -30,3 +30,20 @@ export function runPipeline(
     verify: (candidate) => verifyModel(candidate),
   });
 }
+
+/**
+ * A run's statistics in one record, each named after its pass (`fuse-batchnorm.batchNormsFused`). Composite passes
+ * such as `optimize` already name theirs that way and are listed in `alreadyNamed`.
+ */
+export function statisticsByPass(
+  result: PipelineRunResult<Model>,
+  alreadyNamed: readonly string[] = [],
+): Record<string, number> {
+  const statistics: Record<string, number> = {};
+  for (const record of result.passes) {
+    for (const [key, value] of Object.entries(record.statistics)) {
+      statistics[alreadyNamed.includes(record.pass) ? key : `${record.pass}.${key}`] = value;
+    }
+  }
+  return statistics;
+}

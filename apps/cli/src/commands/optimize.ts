@@ -7,7 +7,7 @@ import { collect, inputAndOutput } from '../cli-options.js';
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { printOutcome } from '../print-outcome.js';
 import { nodeCount } from '../model-counts.js';
-import { createRegistry, runPipeline } from '../registry.js';
+import { createRegistry, runPipeline, statisticsByPass } from '../registry.js';
 
 interface OptimizeCommandOptions {
   output: string;
@@ -51,13 +51,7 @@ export function addOptimizeCommand(program: Command, io: CliIo): void {
       const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
       const nodesAfter = nodeCount(result.model);
       const written = writeModel(result.model, output);
-      // The optimize pass already names each statistic after its pass; other steps get their pass name in front.
-      const statistics: Record<string, number> = {};
-      for (const record of result.passes) {
-        for (const [key, value] of Object.entries(record.statistics)) {
-          statistics[record.pass === 'optimize' ? key : `${record.pass}.${key}`] = value;
-        }
-      }
+      const statistics = statisticsByPass(result, ['optimize']);
       const fired = Object.entries(statistics)
         .filter(([key, value]) => key.endsWith('.changedRounds') && value > 0)
         .map(([key]) => key.slice(0, -'.changedRounds'.length));

@@ -19,7 +19,7 @@ import { collect, inputAndOutput, integerOption, oneOf } from '../cli-options.js
 import { formatBytes, formatCount, formatMilliseconds, formatTable } from '../format.js';
 import { nodeCount, operatorCounts } from '../model-counts.js';
 import { printOutcome } from '../print-outcome.js';
-import { createRegistry, runPipeline } from '../registry.js';
+import { createRegistry, runPipeline, statisticsByPass } from '../registry.js';
 import { ProgressBar } from '../progress.js';
 import { addImageOptions, imageOptions } from './calibrate.js';
 
@@ -198,10 +198,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
     const written = writeModel(result.model, output);
     const bytesAfter = written.modelBytes + written.externalBytes;
-    const statistics: Record<string, number> = {};
-    for (const record of result.passes) {
-      for (const [key, value] of Object.entries(record.statistics)) statistics[`${record.pass}.${key}`] = value;
-    }
+    const statistics = statisticsByPass(result);
     const report = {
       input: modelPath,
       output: options.output,
