@@ -4,6 +4,7 @@
  */
 import { DataType, type Node } from '@whittle/ir';
 import { type JsonSchema, WhittleError } from '@whittle/spec';
+import type { ChannelMeans } from './static-bias-correction.js';
 import { QuantizeStaticCodes } from './static-codes.js';
 
 export type StaticWeightType = 'int8' | 'uint8';
@@ -57,6 +58,11 @@ export interface QuantizeStaticOptions {
    * normalized output rather than the raw one. Default true.
    */
   foldBatchNorm?: boolean;
+  /**
+   * Subtract from each Conv, Gemm and MatMul bias the mean error its rounded weights add, from the per-channel
+   * means of the op's input in the calibration table (tables without them: no correction). Default true.
+   */
+  biasCorrection?: boolean;
 }
 
 /** Ops that only move or select values: their outputs share their input's parameters. */
@@ -141,6 +147,12 @@ export const quantizeStaticOptionsSchema: JsonSchema = {
       type: 'boolean',
       default: true,
     },
+    biasCorrection: {
+      description:
+        "Correct each Conv/Gemm/MatMul bias for the mean error of its rounded weights (needs the table's channel means)",
+      type: 'boolean',
+      default: true,
+    },
   },
   additionalProperties: false,
 };
@@ -165,6 +177,8 @@ export interface ResolvedTensorOverride {
 
 export interface ResolvedStaticOptions {
   ranges: ReadonlyMap<string, StaticRange>;
+  /** Per-channel means of tensors, for bias correction (empty when it is off or the table has none). */
+  channelMeans: ReadonlyMap<string, ChannelMeans>;
   /** Whether a table was given at all (no table: every range must come from overrides). */
   hasTable: boolean;
   weightType: DataType.INT8 | DataType.UINT8;
@@ -193,26 +207,29 @@ function isRange(value: unknown): value is StaticRange {
   );
 }
 
-/** Ranges by tensor name from any accepted table shape; entries without numeric min/max are rejected. */
-export function tableRanges(table: unknown): Map<string, StaticRange> {
-  const ranges = new Map<string, StaticRange>();
-  if (table === undefined || table === null) return ranges;
+/** The entries of any accepted table shape, by tensor name. */
+function tableEntries(table: unknown): [string, unknown][] {
+  if (table === undefined || table === null) return [];
   if (typeof table !== 'object') invalid('calibrationTable must be an object', 'options.calibrationTable');
   const record = table as Record<string, unknown>;
   const tensors = record.tensors;
-  let entries: [string, unknown][];
   if (Array.isArray(tensors)) {
-    entries = tensors.map((entry, index) => {
+    return tensors.map((entry, index) => {
       const name = (entry as { name?: unknown })?.name;
       if (typeof name !== 'string') invalid(`tensor entry ${index} has no name`, `options.calibrationTable.tensors`);
       return [name, entry];
     });
-  } else if (typeof tensors === 'object' && tensors !== null && !isRange(tensors)) {
-    entries = Object.entries(tensors as Record<string, unknown>);
-  } else {
-    entries = Object.entries(record).filter(([, value]) => isRange(value));
   }
-  for (const [name, entry] of entries) {
+  if (typeof tensors === 'object' && tensors !== null && !isRange(tensors)) {
+    return Object.entries(tensors as Record<string, unknown>);
+  }
+  return Object.entries(record).filter(([, value]) => isRange(value));
+}
+
+/** Ranges by tensor name from any accepted table shape; entries without numeric min/max are rejected. */
+export function tableRanges(table: unknown): Map<string, StaticRange> {
+  const ranges = new Map<string, StaticRange>();
+  for (const [name, entry] of tableEntries(table)) {
     if (!isRange(entry)) invalid(`the table entry of '${name}' has no numeric min and max`, 'options.calibrationTable');
     const { min, max } = entry;
     if (!Number.isFinite(min) || !Number.isFinite(max) || min > max) {
@@ -221,6 +238,27 @@ export function tableRanges(table: unknown): Map<string, StaticRange> {
     ranges.set(name, { min, max });
   }
   return ranges;
+}
+
+/**
+ * Per-channel means by tensor name: a table entry's `statistics.channelMeans` (`{ axis, values }`, written by
+ * @whittle/calibrate). Entries without them are skipped; malformed ones are rejected.
+ */
+export function tableChannelMeans(table: unknown): Map<string, ChannelMeans> {
+  const means = new Map<string, ChannelMeans>();
+  for (const [name, entry] of tableEntries(table)) {
+    const found = (entry as { statistics?: { channelMeans?: unknown } }).statistics?.channelMeans;
+    if (found === undefined) continue;
+    const { axis, values } = (found ?? {}) as Partial<ChannelMeans>;
+    const valid =
+      Number.isInteger(axis) &&
+      Array.isArray(values) &&
+      values.every((value) => typeof value === 'number' && Number.isFinite(value));
+    if (!valid)
+      invalid(`the channel means of '${name}' are not { axis, values: [numbers] }`, 'options.calibrationTable');
+    means.set(name, { axis: axis!, values: values! });
+  }
+  return means;
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -278,6 +316,7 @@ export function resolveStaticOptions(options: QuantizeStaticOptions = {}): Resol
   }
   return {
     ranges: tableRanges(options.calibrationTable),
+    channelMeans: options.biasCorrection === false ? new Map() : tableChannelMeans(options.calibrationTable),
     hasTable: options.calibrationTable !== undefined,
     weightType: weightType === 'int8' ? DataType.INT8 : DataType.UINT8,
     activationType: TYPES[activationType],

@@ -20,6 +20,7 @@ import {
 import type { DiagnosticInput } from '@whittle/spec';
 import { computeQuantizationParameters, INTEGER_RANGES } from './quantization-parameters.js';
 import { biasScales, biasWeightScaleFloors, quantizeBias } from './static-bias.js';
+import { correctedInputAxis, weightRoundingShift } from './static-bias-correction.js';
 import { QuantizeStaticCodes } from './static-codes.js';
 import type { ResolvedStaticOptions, ResolvedTensorOverride } from './static-options.js';
 import {
@@ -91,6 +92,8 @@ export interface StaticStatistics {
   nodesAlreadyQuantized: number;
   weightsQuantized: number;
   biasesQuantized: number;
+  /** Biases shifted by the mean error of their op's rounded weights (bias correction). */
+  biasesCorrected: number;
   constantsQuantized: number;
   activationsFolded: number;
   quantizeLinearNodes: number;
@@ -171,6 +174,7 @@ export class StaticPlanner {
     nodesAlreadyQuantized: 0,
     weightsQuantized: 0,
     biasesQuantized: 0,
+    biasesCorrected: 0,
     constantsQuantized: 0,
     activationsFolded: 0,
     quantizeLinearNodes: 0,
@@ -669,12 +673,69 @@ export class StaticPlanner {
     }
     let weightScales =
       plan.weightScales ?? (plan.weightState?.params ? Float32Array.of(plan.weightState.params.scale) : undefined);
+    let shift: Float64Array | undefined;
     for (const need of plan.weights) {
+      const original = need.value.constant!.toArray() as Float32Array;
       const emitted = this.emitWeight(node, need, this.biasFloors(plan, need));
       weightScales = emitted.quantized.scales;
+      shift = this.roundingShift(plan, original, emitted.quantized);
     }
     for (const { index, value } of plan.constants) this.emitConstant(node, index, value);
-    if (plan.bias) this.emitBias(plan, weightScales);
+    if (shift && !plan.bias) this.placeBiasCorrection(plan, shift);
+    if (plan.bias) this.emitBias(plan, weightScales, shift);
+  }
+
+  /** The mean error the rounded weight adds to each output, when the table has the input's channel means. */
+  private roundingShift(
+    plan: NodePlan,
+    original: Float32Array,
+    weight: StaticQuantizedTensor,
+  ): Float64Array | undefined {
+    const input = plan.input?.value;
+    const means = input && this.options.channelMeans.get(input.name);
+    if (!means) return undefined;
+    const rank = input.type?.kind === 'tensor' ? input.type.shape?.length : undefined;
+    const axis = correctedInputAxis(plan.node, rank);
+    if (axis === undefined || (axis >= 0 && means.axis !== axis)) return undefined;
+    return weightRoundingShift(plan.node, original, weight, means.values);
+  }
+
+  /**
+   * Where the shift goes when the op has no bias of its own (emitBias subtracts it from one): a new bias for a Conv
+   * or Gemm, or the constant of the Add that alone reads a MatMul's output. Elsewhere the shift is dropped.
+   */
+  private placeBiasCorrection(plan: NodePlan, shift: Float64Array): void {
+    const { node } = plan;
+    if (node.opType === 'Conv' || node.opType === 'Gemm') {
+      if (!plan.input?.params || node.input(2)) return;
+      const bias = this.initializer(
+        node.graph!,
+        `${node.name || node.opType}_bias`,
+        DataType.FLOAT,
+        [shift.length],
+        new Float32Array(shift.length),
+      );
+      node.setInput(2, bias);
+      plan.bias = { index: 2, value: bias };
+      return;
+    }
+    if (node.opType === 'MatMul' && this.correctFollowingAdd(node, shift)) this.statistics.biasesCorrected++;
+  }
+
+  /** MatMul → Add(constant [N]): the constant is the bias (read by nothing else, so it can change in place). */
+  private correctFollowingAdd(node: Node, shift: Float64Array): boolean {
+    const output = node.output(0);
+    if (!output || output.uses.length !== 1 || isGraphOutput(output)) return false;
+    const add = output.uses[0]!.node;
+    if (!add.is('Add')) return false;
+    const constant = add.input(1 - output.uses[0]!.index);
+    const tensor = constant?.constant;
+    if (!constant || !tensor || tensor.dataType !== DataType.FLOAT || tensor.elementCount !== shift.length)
+      return false;
+    if (constant.uses.length !== 1 || isGraphOutput(constant) || tensor.dims.at(-1) !== shift.length) return false;
+    const values = Float32Array.from(tensor.toArray() as Float32Array, (value, index) => value - shift[index]!);
+    constant.initializer = Tensor.fromArray(tensor.name, DataType.FLOAT, tensor.dims, values);
+    return true;
   }
 
   private dequantizeFor(node: Node, emitted: EmittedWeight, base: string): Value {
@@ -807,16 +868,19 @@ export class StaticPlanner {
     return biasWeightScaleFloors(vector, inputScale, channels);
   }
 
-  private emitBias(plan: NodePlan, weightScales: Float32Array | undefined): void {
+  private emitBias(plan: NodePlan, weightScales: Float32Array | undefined, shift: Float64Array | undefined): void {
     const { node } = plan;
     const bias = plan.bias!;
     const inputScale = plan.input?.params?.scale;
-    const vector = biasVector(node, bias.value, weightScales?.length ?? 1);
+    let vector = biasVector(node, bias.value, weightScales?.length ?? 1);
+    const correction = shift?.length === vector?.length ? shift : undefined;
+    if (vector && correction) vector = vector.map((value, index) => value - correction[index]!);
     if (inputScale === undefined || !weightScales || !vector) return;
     if (node.opType === 'Gemm' && (node.floatAttribute('beta', 1) ?? 1) !== 1) return;
     const scales = biasScales(node, vector.length, inputScale, weightScales);
     if (!scales) return;
-    const key = this.keyOf(bias.value, 'bias', inputScale, weightScales);
+    // A corrected bias belongs to its node alone.
+    const key = this.keyOf(bias.value, 'bias', inputScale, weightScales, correction ? node : undefined);
     const isNew = !this.weights.has(key);
     let saturated = 0;
     const emitted = this.emitQuantized(bias.value, key, () => {
@@ -825,6 +889,7 @@ export class StaticPlanner {
       return quantized;
     });
     if (isNew) this.statistics.biasesQuantized++;
+    if (correction) this.statistics.biasesCorrected++;
     if (saturated > 0) {
       this.settings.report({
         code: QuantizeStaticCodes.BIAS_OVERFLOW,
