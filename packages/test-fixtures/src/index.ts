@@ -54,3 +54,22 @@ export {
 } from './real-models.js';
 export * from './real-data.js';
 export { classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } from './tasks.js';
+export {
+  CLASSIFIER_EMBEDDINGS,
+  classifierWindows,
+  type DecisionAgreement,
+  decision,
+  decisionAgreement,
+  EMBEDDING_FRAMES,
+  EMBEDDING_SIZE,
+  EMBEDDING_STEP,
+  embeddingWindows,
+  MEL_BINS,
+  melFeatures,
+  VAD_CONTEXT,
+  VAD_STATE_SHAPE,
+  VAD_WINDOW,
+  vadWindows,
+  WAKE_WORD_SCALE,
+  wakeWordAudio,
+} from './speech-decisions.js';
