@@ -401,6 +401,34 @@ describe('quantize-static: more placement rules', () => {
     ).toBe('variance');
   });
 
+  it('a MatMul feeding Clip → Log (a mel filterbank) stays float: rounding would make small energies log(0)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', F, [2, 8]);
+    const energies = b.op('MatMul', [x, floatInit(b, 'filters', [8, 4], 83)], { name: 'filterbank', output: 'e' });
+    const floor = b.initializer(Tensor.fromArray('floor', F, [], Float32Array.of(1e-10)));
+    const clipped = b.op('Clip', [energies, floor], { name: 'floor', output: 'clipped' });
+    const logged = b.op('Log', [clipped], { output: 'log' });
+    const projected = b.op('MatMul', [logged, floatInit(b, 'w', [4, 3], 84)], { name: 'proj', output: 'y' });
+    b.output(projected, tensorType(F, [2, 3]));
+    const model = b.model({ opsetImports: [{ domain: '', version: 13 }] });
+    // Energies from 0 to 1000, many of them tiny: squares of the inputs, scaled.
+    const feeds = Array.from({ length: 8 }, (_, index) => ({
+      x: new ort.Tensor(
+        'float32',
+        seededFloats(16, 31 + index).map((value) => 30 * value * value),
+        [2, 8],
+      ),
+    }));
+    const table = await minMaxTable(model, feeds);
+    const { reports, statistics } = await runStatic(model, { calibrationTable: table });
+    expect(reports.filter((report) => report.code === QuantizeStaticCodes.KEPT_FOR_RELATIVE_PRECISION)).toHaveLength(1);
+    expect(statistics.skippedUnsupported).toBe(1);
+    const quantizedOps = [...model.graph.allNodes()]
+      .filter((node) => node.inputs.some((value) => value?.producer?.opType === 'DequantizeLinear'))
+      .map((node) => node.name || node.opType);
+    expect(quantizedOps).toEqual(['proj']);
+  });
+
   it('a Gemm’s C of shape [1, N] becomes an int32 [N] bias', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', F, [3, 6]);

@@ -154,3 +154,19 @@ export function foldableActivation(output: Value, opset: number): FoldedActivati
     high: high ?? Number.POSITIVE_INFINITY,
   };
 }
+
+/** Reading this input, an op needs each value's relative precision: small values matter as much as large ones. */
+function needsRelativePrecision(node: Node, index: number): boolean {
+  if (node.is('Log') || node.is('Reciprocal') || node.is('Sqrt')) return true;
+  return node.is('Div') && index === 1;
+}
+
+/**
+ * The reader of an op's output that needs relative precision (Log, Reciprocal, Sqrt, a divisor), looking through a
+ * foldable Relu or Clip after it (the pair would sit after that), or undefined.
+ */
+export function relativePrecisionReader(output: Value, opset: number): Node | undefined {
+  const folded = foldableActivation(output, opset);
+  const read = folded ? folded.output : output;
+  return read.uses.find((use) => needsRelativePrecision(use.node, use.index))?.node;
+}

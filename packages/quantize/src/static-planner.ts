@@ -29,6 +29,7 @@ import {
   isGraphOutput,
   type OpPlacement,
   placementOf,
+  relativePrecisionReader,
   roleOf,
   sharingBlocker,
 } from './static-placement.js';
@@ -189,6 +190,7 @@ export class StaticPlanner {
   private readonly plans: TensorQuantization[] = [];
   private readonly nodePlans: NodePlan[] = [];
   private readonly reportedMissing = new Set<string>();
+  private readonly keptFloat = new Set<Node>();
   private readonly weights = new Map<string, EmittedWeight>();
   private readonly replacedConstants = new Set<Value>();
   private readonly options: ResolvedStaticOptions;
@@ -231,9 +233,28 @@ export class StaticPlanner {
   private visit(node: Node): SkipReason | undefined {
     const placement = placementOf(node);
     if (placement.kind === 'shared') return this.visitShared(node, placement);
+    if (this.keptForRelativePrecision(node)) return 'unsupported';
     if (!placement.anchor && !this.hasQuantizedInput(node, placement)) return 'floatInput';
     this.visitComputed(node, placement);
     return undefined;
+  }
+
+  /** An op whose output feeds Log, Reciprocal, Sqrt or a divisor stays float (reported once, counted unsupported). */
+  private keptForRelativePrecision(node: Node): boolean {
+    const output = node.output(0);
+    const reader = output && relativePrecisionReader(output, this.settings.opset);
+    if (!reader) return false;
+    if (!this.keptFloat.has(node)) {
+      this.keptFloat.add(node);
+      this.skip('unsupported');
+      this.settings.report({
+        code: QuantizeStaticCodes.KEPT_FOR_RELATIVE_PRECISION,
+        severity: 'info',
+        message: `${node.describe()} stays in float: its output feeds ${reader.describe()}, which needs relative precision (rounding to a fixed step turns small values into 0)`,
+        location: { graph: node.graph?.name ?? '', node: node.name, value: output!.name },
+      });
+    }
+    return true;
   }
 
   private hasQuantizedInput(node: Node, placement: OpPlacement): boolean {
@@ -725,7 +746,7 @@ export class StaticPlanner {
   /** MatMul → Add(constant [N]): the constant is the bias (read by nothing else, so it can change in place). */
   private correctFollowingAdd(node: Node, shift: Float64Array): boolean {
     const output = node.output(0);
-    if (!output || output.uses.length !== 1 || isGraphOutput(output)) return false;
+    if (output?.uses.length !== 1 || isGraphOutput(output)) return false;
     const add = output.uses[0]!.node;
     if (!add.is('Add')) return false;
     const constant = add.input(1 - output.uses[0]!.index);
