@@ -75,7 +75,7 @@ for (const entry of models) {
   });
   const modes = {
     'static int8 (QDQ)': [['quantize-static', { calibrationTable: table }]],
-    'static int8, uint8 weights per-tensor': [['quantize-static', { calibrationTable: table, perChannel: false }]],
+    'static int8, per-tensor weights': [['quantize-static', { calibrationTable: table, perChannel: false }]],
     dynamic: ['quantize-dynamic'],
     fp16: [['convert-float16', { type: 'float16' }]],
     'weight-only int4': ['quantize-weights'],
