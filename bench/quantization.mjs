@@ -16,7 +16,7 @@ const { realModel, textImages, classifierOrientation, ctcGreedyDecode, mapOverla
 const { readModel } = await load('packages/onnx/dist/node.js');
 const { encodeModel, decodeModel } = await load('packages/onnx/dist/index.js');
 const { ortExecutorFactory } = await load('packages/runtime-ort/dist/index.js');
-const { calibrate } = await load('packages/calibrate/dist/index.js');
+const { calibrate, measureChannelMeans, withChannelMeans } = await load('packages/calibrate/dist/index.js');
 const { openDataset } = await load('packages/calibrate/dist/node.js');
 const { compareModels } = await load('packages/evaluate/dist/index.js');
 const { PassManager, PassRegistry } = await load('packages/core/dist/index.js');
@@ -68,11 +68,15 @@ for (const entry of models) {
   const reference = readModel(realModel(entry.id).path).model;
   const calibration = openDataset(imageFolder(entry.kind, 'calibration'), reference, { image: entry.image });
   const evaluation = openDataset(imageFolder(entry.kind, 'evaluation'), reference, { image: entry.image });
-  const table = await calibrate(reference, calibration, {
+  // The same as `whittle quantize --data`: the 99.999th percentile, then the channel means bias correction reads.
+  const ranges = await calibrate(reference, calibration, {
     executors: ortExecutorFactory,
-    // The same default as `whittle quantize --data`: the 99.999th percentile.
     method: { method: 'percentile', symmetric: false, bits: 8 },
   });
+  const table = withChannelMeans(
+    ranges,
+    await measureChannelMeans(reference, calibration, { executors: ortExecutorFactory }),
+  );
   const modes = {
     'static int8 (QDQ)': [['quantize-static', { calibrationTable: table }]],
     'static int8, per-tensor weights': [['quantize-static', { calibrationTable: table, perChannel: false }]],

@@ -39,7 +39,7 @@ describe('channel means', () => {
       const targets = channelMeanTargets(model);
       expect(targets.map((target) => [target.value.name, target.axis])).toEqual([
         ['x', 1],
-        ['flat', 1],
+        ['flat', -1],
       ]);
       const added = addChannelMeanOutputs(model, targets);
       const executor = await ortExecutorFactory.create(model, { capture: ['flat'] });

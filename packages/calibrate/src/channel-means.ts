@@ -4,7 +4,8 @@
  * they are ReduceMean nodes inside the runtime's session (one vector per tensor and sample, never the activation).
  */
 import { DataType, type Model, NameGenerator, Node, Tensor, tensorType, Value } from '@whittle/ir';
-import type { ExecutorTensor } from '@whittle/spec';
+import type { ExecutorFactory, ExecutorTensor } from '@whittle/spec';
+import type { CalibrationDataset } from './dataset.js';
 
 /** The mean of each channel along one axis. */
 export interface ChannelMeans {
@@ -14,32 +15,47 @@ export interface ChannelMeans {
 
 export interface ChannelMeanTarget {
   value: Value;
-  /** The channel axis (non-negative). */
+  /**
+   * The channel axis: 1 for Conv and Gemm inputs (of rank `rank`); for a MatMul input the last axis, whatever the
+   * rank (axis -1: the input is seen as rows of `channels`).
+   */
   axis: number;
   rank: number;
+  channels: number;
 }
 
-function rankOf(value: Value): number | undefined {
-  const type = value.type;
-  return type?.kind === 'tensor' && type.elementType === DataType.FLOAT ? type.shape?.length : undefined;
+/** The dims of a constant: an initializer's, or those of a Constant node's `value` (weights often live there). */
+function constantDims(value: Value | undefined): readonly number[] | undefined {
+  if (value?.constant) return value.constant.dims;
+  const producer = value?.producer;
+  const attribute = producer?.is('Constant') ? producer.attribute('value') : undefined;
+  return attribute?.type === 'tensor' ? attribute.value.dims : undefined;
+}
+
+function isFloatOrUntyped(value: Value): boolean {
+  return value.type === undefined || (value.type.kind === 'tensor' && value.type.elementType === DataType.FLOAT);
 }
 
 /**
- * The main-graph values whose channel means bias correction reads: input 0 of every Conv (axis 1), of Gemm without
- * transA (axis 1) and of MatMul with a constant 2-D weight (the last axis). Values of unknown rank are skipped.
+ * The main-graph values whose channel means bias correction reads: input 0 of every Conv (axis 1; its rank is the
+ * weight's), of Gemm without transA (axis 1) and of MatMul with a constant 2-D weight (the last axis). The ranks and
+ * channel counts come from the constant weights, so no shape inference is needed.
  */
 export function channelMeanTargets(model: Model): ChannelMeanTarget[] {
   const targets = new Map<Value, ChannelMeanTarget>();
   for (const node of model.graph.nodes) {
     const input = node.input(0);
-    if (!input || targets.has(input)) continue;
-    const rank = rankOf(input);
-    if (rank === undefined) continue;
-    if (node.is('Conv') && rank >= 3) targets.set(input, { value: input, axis: 1, rank });
-    else if (node.is('Gemm') && rank === 2 && (node.intAttribute('transA', 0) ?? 0) === 0)
-      targets.set(input, { value: input, axis: 1, rank });
-    else if (node.is('MatMul') && rank >= 2 && node.input(1)?.constant?.dims.length === 2)
-      targets.set(input, { value: input, axis: rank - 1, rank });
+    const dims = constantDims(node.input(1));
+    if (!input || !dims || targets.has(input) || !isFloatOrUntyped(input)) continue;
+    if (node.is('Conv') && dims.length >= 3) {
+      const groups = node.intAttribute('group', 1) ?? 1;
+      targets.set(input, { value: input, axis: 1, rank: dims.length, channels: dims[1]! * groups });
+    } else if (node.is('Gemm') && dims.length === 2 && (node.intAttribute('transA', 0) ?? 0) === 0) {
+      const channels = (node.intAttribute('transB', 0) ?? 0) !== 0 ? dims[1]! : dims[0]!;
+      targets.set(input, { value: input, axis: 1, rank: 2, channels });
+    } else if (node.is('MatMul') && dims.length === 2) {
+      targets.set(input, { value: input, axis: -1, rank: 2, channels: dims[0]! });
+    }
   }
   return [...targets.values()];
 }
@@ -60,18 +76,36 @@ export function addChannelMeanOutputs(model: Model, targets: readonly ChannelMea
   const addedNodes: Node[] = [];
   const addedInitializers: Value[] = [];
   const outputs = new Map<string, { output: string; axis: number }>();
-  for (const { value, axis, rank } of targets) {
-    const axes = Array.from({ length: rank }, (_, index) => index).filter((index) => index !== axis);
-    const output = names.fresh(`${value.name}__channel_means`);
+  const constant = (base: string, dims: number[], values: number[]): Value => {
+    const name = names.fresh(base);
+    const added = graph.addInitializer(
+      Tensor.fromArray(name, DataType.INT64, dims, BigInt64Array.from(values, BigInt)),
+      new Value(name, tensorType(DataType.INT64, dims)),
+    );
+    addedInitializers.push(added);
+    return added;
+  };
+  for (const target of targets) {
+    let value = target.value;
+    let axis = target.axis;
+    if (axis < 0) {
+      // A MatMul input of any rank: as rows of its K channels.
+      const rows = new Node({
+        opType: 'Reshape',
+        inputs: [value, constant(`${value.name}__rows_shape`, [2], [-1, target.channels])],
+        outputs: [names.fresh(`${value.name}__rows`)],
+      });
+      graph.appendNode(rows);
+      addedNodes.push(rows);
+      value = rows.output(0)!;
+      axis = 1;
+    }
+    const axes = Array.from({ length: target.rank }, (_, index) => index).filter((index) => index !== axis);
+    const output = names.fresh(`${target.value.name}__channel_means`);
     let node: Node;
     // ReduceMean takes its axes as an input from opset 18 on, as an attribute before.
     if (opset >= 18) {
-      const axesName = names.fresh(`${value.name}__channel_axes`);
-      const axesValue = graph.addInitializer(
-        Tensor.fromArray(axesName, DataType.INT64, [axes.length], BigInt64Array.from(axes, BigInt)),
-        new Value(axesName, tensorType(DataType.INT64, [axes.length])),
-      );
-      addedInitializers.push(axesValue);
+      const axesValue = constant(`${value.name}__channel_axes`, [axes.length], axes);
       node = new Node({
         opType: 'ReduceMean',
         inputs: [value, axesValue],
@@ -92,7 +126,7 @@ export function addChannelMeanOutputs(model: Model, targets: readonly ChannelMea
     graph.appendNode(node);
     addedNodes.push(node);
     graph.outputs.push(node.output(0)!);
-    outputs.set(value.name, { output, axis });
+    outputs.set(target.value.name, { output, axis: target.axis });
   }
   return {
     outputs,
@@ -129,4 +163,57 @@ export class ChannelMeanAccumulator {
     if (!this.sums || this.samples === 0) return undefined;
     return { axis: this.axis, values: Array.from(this.sums, (sum) => sum / this.samples) };
   }
+}
+
+/**
+ * The channel means of every target of `model` over a data set, by tensor name: one more pass of the runtime, with
+ * a ReduceMean per tensor and nothing else returned. The model is left as it was.
+ */
+export async function measureChannelMeans(
+  model: Model,
+  dataset: CalibrationDataset,
+  options: { executors: ExecutorFactory<Model>; threads?: number; signal?: AbortSignal },
+): Promise<Map<string, ChannelMeans>> {
+  const targets = channelMeanTargets(model);
+  const means = new Map<string, ChannelMeans>();
+  if (targets.length === 0) return means;
+  const added = addChannelMeanOutputs(model, targets);
+  let executor: Awaited<ReturnType<ExecutorFactory<Model>['create']>>;
+  try {
+    executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
+  } finally {
+    added.restore();
+  }
+  const accumulators = new Map(targets.map((target) => [target.value.name, new ChannelMeanAccumulator(target.axis)]));
+  try {
+    for await (const sample of dataset.samples()) {
+      options.signal?.throwIfAborted();
+      const outputs = await executor.run(sample);
+      for (const [name, { output }] of added.outputs) accumulators.get(name)!.add(outputs[output]);
+    }
+  } finally {
+    await executor.dispose();
+  }
+  for (const [name, accumulator] of accumulators) {
+    const result = accumulator.result();
+    if (result) means.set(name, result);
+  }
+  return means;
+}
+
+/**
+ * A copy of a table whose tensors carry their channel means (`statistics.channelMeans`), as quantize-static's bias
+ * correction reads them. Tensors without means are copied as they are.
+ */
+export function withChannelMeans<Table extends { tensors: Record<string, { statistics: object }> }>(
+  table: Table,
+  means: ReadonlyMap<string, ChannelMeans>,
+): Table {
+  const tensors = Object.fromEntries(
+    Object.entries(table.tensors).map(([name, entry]) => {
+      const found = means.get(name);
+      return [name, found ? { ...entry, statistics: { ...entry.statistics, channelMeans: found } } : entry];
+    }),
+  );
+  return { ...table, tensors };
 }

@@ -65,3 +65,12 @@ export {
   recomputeRanges,
   serializeCalibrationTable,
 } from './table.js';
+export {
+  addChannelMeanOutputs,
+  ChannelMeanAccumulator,
+  type ChannelMeans,
+  type ChannelMeanTarget,
+  channelMeanTargets,
+  measureChannelMeans,
+  withChannelMeans,
+} from './channel-means.js';

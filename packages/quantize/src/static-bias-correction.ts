@@ -16,19 +16,19 @@ export interface ChannelMeans {
 }
 
 /**
- * The axis of an op's data input whose means the correction needs: channels (axis 1) for Conv, the reduced axis K
- * (the last) for Gemm without transA and for MatMul. Undefined where the correction does not apply.
+ * True when means along `axis` are the ones the correction needs for this op's data input: channels (axis 1) for
+ * Conv and for Gemm without transA, the reduced axis K (the last: -1, or rank − 1) for MatMul.
  */
-export function correctedInputAxis(node: Node, inputRank: number | undefined): number | undefined {
+export function meansFitInput(node: Node, axis: number, inputRank: number | undefined): boolean {
   switch (node.opType) {
     case 'Conv':
-      return 1;
+      return axis === 1;
     case 'Gemm':
-      return (node.intAttribute('transA', 0) ?? 0) === 0 ? 1 : undefined;
+      return axis === 1 && (node.intAttribute('transA', 0) ?? 0) === 0;
     case 'MatMul':
-      return inputRank === undefined ? -1 : inputRank - 1;
+      return axis === -1 || (inputRank !== undefined && axis === inputRank - 1);
     default:
-      return undefined;
+      return false;
   }
 }
 

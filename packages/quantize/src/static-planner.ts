@@ -20,7 +20,7 @@ import {
 import type { DiagnosticInput } from '@whittle/spec';
 import { computeQuantizationParameters, INTEGER_RANGES } from './quantization-parameters.js';
 import { biasScales, biasWeightScaleFloors, quantizeBias } from './static-bias.js';
-import { correctedInputAxis, weightRoundingShift } from './static-bias-correction.js';
+import { meansFitInput, weightRoundingShift } from './static-bias-correction.js';
 import { QuantizeStaticCodes } from './static-codes.js';
 import type { ResolvedStaticOptions, ResolvedTensorOverride } from './static-options.js';
 import {
@@ -716,8 +716,7 @@ export class StaticPlanner {
     const means = input && this.options.channelMeans.get(input.name);
     if (!means) return undefined;
     const rank = input.type?.kind === 'tensor' ? input.type.shape?.length : undefined;
-    const axis = correctedInputAxis(plan.node, rank);
-    if (axis === undefined || (axis >= 0 && means.axis !== axis)) return undefined;
+    if (!meansFitInput(plan.node, means.axis, rank)) return undefined;
     return weightRoundingShift(plan.node, original, weight, means.values);
   }
 

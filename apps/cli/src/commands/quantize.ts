@@ -6,6 +6,8 @@ import {
   parseCalibrationTable,
   RANGE_METHODS,
   type RangeMethod,
+  measureChannelMeans,
+  withChannelMeans,
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
@@ -137,7 +139,9 @@ async function calibrationTableFor(model: Model, modelPath: string, options: Qua
     onProgress: ({ done, total }) => progress.update(done, total),
   });
   progress.finish(`calibrated ${Object.keys(table.tensors).length} tensors on ${table.samples} samples`);
-  return table;
+  // Bias correction reads the per-channel means of each weighted op's input: one more pass over the same data.
+  const means = await measureChannelMeans(model, dataset, { executors: ortExecutorFactory });
+  return withChannelMeans(table, means);
 }
 
 function markdownReport(report: Record<string, unknown>, rows: string[][]): string {
