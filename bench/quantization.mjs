@@ -82,6 +82,8 @@ for (const entry of models) {
     'static int8, per-tensor weights': [['quantize-static', { calibrationTable: table, perChannel: false }]],
     dynamic: ['quantize-dynamic'],
     fp16: [['convert-float16', { type: 'float16' }]],
+    // bfloat16 Cast needs opset 13: these models are at 9 and 11.
+    bf16: ['upgrade-opset', ['convert-float16', { type: 'bfloat16' }]],
     'weight-only int4': ['quantize-weights'],
   };
   const referenceBytes = encodeModel(reference).byteLength;

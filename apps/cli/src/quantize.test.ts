@@ -108,4 +108,19 @@ describe('whittle quantize', () => {
     expect(dynamic.code).toBe(0);
     expect(JSON.parse(dynamic.stdout).bytes.ratio).toBeLessThan(0.4);
   });
+
+  it('converts an opset-9 model to bf16: raised to opset 13 on the way, runs in ONNX Runtime', async () => {
+    const output = join(folder, 'classifier.bf16.onnx');
+    const { code, stdout } = await whittle(['quantize', classifier, '--mode', 'bf16', '-o', output, '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).bytes.ratio).toBeLessThan(0.56);
+    const { model } = readModel(output);
+    expect(model.opsetVersion('')).toBe(13);
+    const executor = await ortExecutorFactory.create(model);
+    const outputs = await executor.run({
+      x: { type: 'float32', dims: [1, 3, 48, 192], data: new Float32Array(3 * 48 * 192).fill(0.1) },
+    });
+    await executor.dispose();
+    expect(Object.keys(outputs).length).toBeGreaterThan(0);
+  });
 });

@@ -235,7 +235,7 @@ export const convertFloat16: PassDefinition<ConvertFloat16Options, Model> = {
             {
               hint:
                 type === DataType.BFLOAT16
-                  ? 'convert the model to opset 13 or later first, or use type float16'
+                  ? 'run the upgrade-opset pass first (whittle quantize --mode bf16 does), or use type float16'
                   : 'convert the model to opset 6 or later first',
             },
           );

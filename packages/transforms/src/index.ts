@@ -13,6 +13,7 @@ import { liftConstants } from './lift-constants.js';
 import { fixpointPass } from './optimize.js';
 import { removeUnused } from './remove-unused.js';
 import { topologicalSort } from './topological-sort.js';
+import { upgradeOpsetPass } from './upgrade-opset.js';
 
 export { deduplicateInitializers } from './deduplicate-initializers.js';
 export { eliminateDeadCode } from './eliminate-dead-code.js';
@@ -28,6 +29,13 @@ export { liftConstants } from './lift-constants.js';
 export { fixpointPass, type OptimizeOptions } from './optimize.js';
 export { removeUnused } from './remove-unused.js';
 export { topologicalSort } from './topological-sort.js';
+export {
+  type UpgradeOpsetOptions,
+  type UpgradeOpsetStatistics,
+  UpgradeOpsetCodes,
+  upgradeOpset,
+  upgradeOpsetPass,
+} from './upgrade-opset.js';
 
 /**
  * The safe default order: constants first (so fusions see initializers and folds see constants), shapes before
@@ -53,5 +61,5 @@ export const optimize = fixpointPass('optimize', 'The default graph optimization
 /** Whittle's graph optimization passes; the CLI registers this plugin. */
 export const transformsPlugin: Plugin<Model> = {
   name: '@whittle/transforms',
-  passes: [...OPTIMIZE_SEQUENCE, fixInputShapes, optimize],
+  passes: [...OPTIMIZE_SEQUENCE, fixInputShapes, optimize, upgradeOpsetPass],
 };

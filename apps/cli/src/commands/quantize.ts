@@ -85,16 +85,17 @@ export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table
       ];
     }
     case 'fp16':
-    case 'bf16':
-      return [
-        [
-          'convert-float16',
-          {
-            type: mode === 'fp16' ? 'float16' : 'bfloat16',
-            ...(options.exclude.length > 0 ? { blockNodes: options.exclude } : {}),
-          },
-        ],
+    case 'bf16': {
+      const convert: PipelineStep = [
+        'convert-float16',
+        {
+          type: mode === 'fp16' ? 'float16' : 'bfloat16',
+          ...(options.exclude.length > 0 ? { blockNodes: options.exclude } : {}),
+        },
       ];
+      // bfloat16 Cast needs opset 13; upgrade-opset leaves newer models as they are.
+      return mode === 'bf16' ? ['upgrade-opset', convert] : [convert];
+    }
     case 'weight-only': {
       const weightType = oneOf('--weight-type', options.weightType ?? 'int4', ['int4', 'int8'] as const);
       return [
