@@ -50,6 +50,14 @@ export interface ParameterOptions extends IntegerRangeOptions {
 const MINIMUM_SCALE = Number.EPSILON * 1024;
 
 /**
+ * The scale of a symmetric signed type: the largest magnitude onto the largest integer. What
+ * computeQuantizationParameters returns for [-absoluteMax, absoluteMax], without the object, for per-block loops.
+ */
+export function symmetricSignedScale(absoluteMax: number, integerMax: number): number {
+  return Math.fround(Math.max(absoluteMax / integerMax, MINIMUM_SCALE));
+}
+
+/**
  * Scale and zero point mapping [rangeMin, rangeMax] onto the integer type. The range is widened to include 0 so
  * that zero is exactly representable (padding and ReLU outputs depend on it). Symmetric: zero point 0 for signed
  * types, the middle (128, 32768, 8) for unsigned ones.
@@ -68,10 +76,7 @@ export function computeQuantizationParameters(
   const integers = integerRange(type, options);
   if (options.symmetric) {
     const absoluteMax = Math.max(Math.abs(low), Math.abs(high));
-    if (integers.min < 0) {
-      const scale = Math.max(absoluteMax / integers.max, MINIMUM_SCALE);
-      return { scale: Math.fround(scale), zeroPoint: 0, type };
-    }
+    if (integers.min < 0) return { scale: symmetricSignedScale(absoluteMax, integers.max), zeroPoint: 0, type };
     const middle = Math.ceil((integers.min + integers.max) / 2);
     const scale = Math.max((2 * absoluteMax) / (integers.max - integers.min), MINIMUM_SCALE);
     return { scale: Math.fround(scale), zeroPoint: middle, type };
@@ -94,4 +99,32 @@ export function quantizeValue(
 
 export function dequantizeValue(quantized: number, scale: number, zeroPoint: number): number {
   return Math.fround((quantized - zeroPoint) * scale);
+}
+
+/**
+ * A size as a small integer when it is one. Dims read from ONNX files arrive as doubles (they are converted from
+ * int64 fields), and loops whose bounds or strides are doubles index with float arithmetic, markedly slower.
+ */
+export function smallInteger(size: number): number {
+  return size <= 0x7fffffff ? size | 0 : size;
+}
+
+/** The float32 bit pattern of infinity with the sign cleared; larger patterns are NaN. */
+export const INFINITY_BITS = 0x7f800000;
+
+/**
+ * Raises each column's maximum to the largest magnitude in a row-major [rows, columns] block of float32 bit
+ * patterns (`bits`, a view of the floats): the per-channel ranges of symmetric weights. Magnitudes order like their
+ * bit patterns read as integers, and an integer maximum needs no branch, where a float comparison would mispredict
+ * each time a column's running maximum grows (in short blocks, often). A NaN gives a pattern above INFINITY_BITS.
+ */
+export function maximumMagnitudeBits(bits: Int32Array, rows: number, columns: number, maximumBits: Int32Array): void {
+  for (let start = 0, end = rows * columns; start < end; start += columns) {
+    for (let column = 0; column < columns; column++) {
+      const magnitude = bits[start + column]! & 0x7fffffff;
+      const difference = magnitude - maximumBits[column]!;
+      // difference >> 31 is all ones when the maximum is larger: subtracting the difference then gives it back.
+      maximumBits[column] = magnitude - (difference & (difference >> 31));
+    }
+  }
 }

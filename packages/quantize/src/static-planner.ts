@@ -695,29 +695,26 @@ export class StaticPlanner {
     let weightScales =
       plan.weightScales ?? (plan.weightState?.params ? Float32Array.of(plan.weightState.params.scale) : undefined);
     let shift: Float64Array | undefined;
+    const means = this.inputChannelMeans(plan);
     for (const need of plan.weights) {
+      // Read once: the float weights are a full copy when their bytes are not 4-byte aligned.
       const original = need.value.constant!.toArray() as Float32Array;
-      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need));
+      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need), original);
       weightScales = emitted.quantized.scales;
-      shift = this.roundingShift(plan, original, emitted.quantized);
+      if (means) shift = weightRoundingShift(node, original, emitted.quantized, means);
     }
     for (const { index, value } of plan.constants) this.emitConstant(node, index, value);
     if (shift && !plan.bias) this.placeBiasCorrection(plan, shift);
     if (plan.bias) this.emitBias(plan, weightScales, shift);
   }
 
-  /** The mean error the rounded weight adds to each output, when the table has the input's channel means. */
-  private roundingShift(
-    plan: NodePlan,
-    original: Float32Array,
-    weight: StaticQuantizedTensor,
-  ): Float64Array | undefined {
+  /** The per-channel means of the op's data input bias correction reads, when the table has them. */
+  private inputChannelMeans(plan: NodePlan): readonly number[] | undefined {
     const input = plan.input?.value;
     const means = input && this.options.channelMeans.get(input.name);
     if (!means) return undefined;
     const rank = input.type?.kind === 'tensor' ? input.type.shape?.length : undefined;
-    if (!meansFitInput(plan.node, means.axis, rank)) return undefined;
-    return weightRoundingShift(plan.node, original, weight, means.values);
+    return meansFitInput(plan.node, means.axis, rank) ? means.values : undefined;
   }
 
   /**
@@ -821,13 +818,17 @@ export class StaticPlanner {
       .join(KEY_SEPARATOR);
   }
 
-  private emitWeight(node: Node, need: WeightNeed, floors: Float32Array | undefined): EmittedWeight {
+  private emitWeight(
+    node: Node,
+    need: WeightNeed,
+    floors: Float32Array | undefined,
+    values: Float32Array,
+  ): EmittedWeight {
     const { value, axis, index } = need;
     const override = this.options.overrides.get(value.name);
     const type = override?.type ?? this.options.weightType;
     const symmetric = override?.symmetric ?? this.options.symmetricWeights;
     const range = override?.min !== undefined || override?.max !== undefined ? override : undefined;
-    const values = value.constant!.toArray() as Float32Array;
     const settings = {
       type,
       symmetric,

@@ -19,9 +19,9 @@ import {
   type BlockSettings,
   dequantizeLinearLayout,
   integerTensorBytes,
-  packMatMulNBitsWeights,
-  packMatMulNBitsZeroPoints,
   quantizeBlocks,
+  quantizeMatMulNBits,
+  type WeightLayout,
 } from './weight-only-blockwise.js';
 
 export type WeightOnlyFormat = 'matmulnbits' | 'dequantize-linear';
@@ -92,18 +92,9 @@ export class WeightOnlyRewriter {
     if (this.settings.format === 'dequantize-linear') {
       node.setInput(1, this.dequantizeLinear(graph, node, weight, tensor, 0));
     } else {
-      const values = tensor.toArray() as Float32Array;
       const key = `${this.idOf(this.valueIds, weight)}/${this.idOf(this.graphIds, graph)}`;
-      this.replaceWithMatMulNBits(
-        graph,
-        node,
-        weight,
-        k,
-        n,
-        (column, row) => values[row * n + column]!,
-        undefined,
-        key,
-      );
+      // The raw bytes, not toArray(): an unaligned weight is then copied a block at a time, not all at once.
+      this.replaceWithMatMulNBits(graph, node, weight, k, n, tensor.bytes(), 'k-by-n', undefined, key);
     }
     this.released.add(weight);
     return undefined;
@@ -143,11 +134,12 @@ export class WeightOnlyRewriter {
       const values = c.toArray() as Float32Array;
       bias = Float32Array.from({ length: n }, (_, index) => beta * values[values.length === 1 ? 0 : index]!);
     }
-    const values = tensor.toArray() as Float32Array;
-    const read = transB
-      ? (column: number, row: number) => alpha * values[column * k + row]!
-      : (column: number, row: number) => alpha * values[row * n + column]!;
-    this.replaceWithMatMulNBits(graph, node, weight, k, n, read, bias);
+    // alpha folded in: a Float32Array stores float32(alpha × w), the value the weight is quantized from.
+    const bytes =
+      alpha === 1
+        ? tensor.bytes()
+        : bytesOf(Float32Array.from(tensor.toArray() as Float32Array, (value) => alpha * value));
+    this.replaceWithMatMulNBits(graph, node, weight, k, n, bytes, transB ? 'n-by-k' : 'k-by-n', bias);
     this.released.add(weight);
     if (biasInput) this.released.add(biasInput);
     return undefined;
@@ -171,12 +163,15 @@ export class WeightOnlyRewriter {
     weight: Value,
     k: number,
     n: number,
-    read: (column: number, row: number) => number,
+    /** The float32 elements of the weight (alpha folded in), little-endian, laid out as `layout` says. */
+    bytes: Uint8Array,
+    layout: WeightLayout,
     bias: Float32Array | undefined,
     /** Set when the packed weight depends on the weight alone (MatMul), so other readers can share it. */
     cacheKey?: string,
   ): void {
-    const inputs: (Value | undefined)[] = [node.input(0), ...this.packedWeights(graph, weight, k, n, read, cacheKey)];
+    const packed = this.packedWeights(graph, weight, k, n, bytes, layout, cacheKey);
+    const inputs: (Value | undefined)[] = [node.input(0), ...packed];
     if (bias) {
       while (inputs.length < 5) inputs.push(undefined);
       inputs.push(this.initializer(graph, this.names.fresh(`${weight.name}_bias`), DataType.FLOAT, [n], bytesOf(bias)));
@@ -207,20 +202,21 @@ export class WeightOnlyRewriter {
     weight: Value,
     k: number,
     n: number,
-    read: (column: number, row: number) => number,
+    bytes: Uint8Array,
+    layout: WeightLayout,
     cacheKey: string | undefined,
   ): Value[] {
     const cached = cacheKey ? this.packed.get(cacheKey) : undefined;
     if (cached) return cached;
-    const { bits, blockSize, symmetric } = this.settings;
-    const quantized = quantizeBlocks(n, k, read, this.settings);
+    const { bits, blockSize } = this.settings;
+    const quantized = quantizeMatMulNBits(bytes, k, n, layout, this.settings);
     const base = weight.name;
     const b = this.initializer(
       graph,
       this.names.fresh(`${base}_q${bits}`),
       DataType.UINT8,
       [n, quantized.blocks, (blockSize * bits) / 8],
-      packMatMulNBitsWeights(quantized, this.settings),
+      quantized.weights,
     );
     const scales = this.initializer(
       graph,
@@ -230,8 +226,8 @@ export class WeightOnlyRewriter {
       bytesOf(quantized.scales),
     );
     const values = [b, scales];
-    if (!symmetric) {
-      const points = packMatMulNBitsZeroPoints(quantized, this.settings);
+    const points = quantized.zeroPoints;
+    if (points) {
       values.push(
         this.initializer(graph, this.names.fresh(`${base}_zero_points`), DataType.UINT8, [points.length], points),
       );
