@@ -207,13 +207,8 @@ const models = [
     calibration: calibration.chains.map((chain) => chain.melSample),
     evaluation: evaluation.chains.map((chain) => chain.melSample),
     collect: (_, actual) => first(actual),
-    // The filterbank MatMul feeds Clip(1e-10) -> Log: quantized to uint8 over [0, ~2e10], every quiet bin becomes
-    // exactly 0 and its log -inf. Keeping that MatMul in float shows what the rest of the model gives.
-    extraModes: (table) => ({
-      'static int8, filterbank MatMul_15 in float': table && [
-        ['quantize-static', { calibrationTable: table, exclude: ['MatMul_15'] }],
-      ],
-    }),
+    // Static mode keeps this front-end in float (QUANTIZE_KEPT_FOR_RELATIVE_PRECISION): the STFT output is squared,
+    // summed by the filterbank and logged, so uint8 rounding would turn quiet bins into log(0).
     async task(_, collected) {
       const scores = { 'oww-hey-jarvis': [], 'oww-alexa': [] };
       for (const output of collected) {

@@ -429,6 +429,26 @@ describe('quantize-static: more placement rules', () => {
     expect(quantizedOps).toEqual(['proj']);
   });
 
+  it('a MatMul whose output is squared and summed before a Log stays float too; one that is centred first does not', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', F, [2, 8]);
+    const real = b.op('MatMul', [x, floatInit(b, 'cosines', [8, 4], 85)], { name: 'stft', output: 'real' });
+    const two = b.initializer(Tensor.fromArray('two', F, [], Float32Array.of(2)));
+    const power = b.op('Pow', [real, two], { output: 'power' });
+    const energies = b.op('MatMul', [power, floatInit(b, 'filters', [4, 4], 86)], { name: 'filterbank', output: 'e' });
+    const logged = b.op('Log', [b.op('Abs', [energies], { output: 'magnitude' })], { output: 'log' });
+    const other = b.op('MatMul', [x, floatInit(b, 'w', [8, 4], 87)], { name: 'centred', output: 'other' });
+    const centred = b.op('Sub', [other, b.op('ReduceMean', [other], { output: 'mean' })], { output: 'centred_out' });
+    const rooted = b.op('Sqrt', [b.op('Abs', [centred], { output: 'magnitude2' })], { output: 'root' });
+    b.output(logged, tensorType(F, [2, 4]));
+    b.output(rooted, tensorType(F, [2, 4]));
+    const model = b.model({ opsetImports: [{ domain: '', version: 13 }] });
+    const table = await calibrated(model, 'x', [2, 8]);
+    const { reports } = await runStatic(model, { calibrationTable: table });
+    const kept = reports.filter((report) => report.code === QuantizeStaticCodes.KEPT_FOR_RELATIVE_PRECISION);
+    expect(kept.map((report) => report.location?.node)).toEqual(['stft', 'filterbank']);
+  });
+
   it('a Gemm’s C of shape [1, N] becomes an int32 [N] bias', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', F, [3, 6]);

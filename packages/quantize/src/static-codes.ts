@@ -9,8 +9,9 @@ export const QuantizeStaticCodes = {
   /** error: an option value the schema cannot express the constraint of (a range with min > max, ...). */
   INVALID_OPTIONS: 'QUANTIZE_INVALID_OPTIONS',
   /**
-   * info: an op left in float because its output feeds an op that needs relative precision (Log, Reciprocal, Sqrt, a
-   * divisor): rounding to a fixed step turns its small values into 0, and log(0) or 1/0 into infinities.
+   * info: an op left in float because its output reaches, through ops that keep small values small (Mul, Pow, Add,
+   * MatMul, moves), an op that needs relative precision (Log, Reciprocal, Sqrt, a divisor): rounding to a fixed step
+   * turns its small values into 0, and log(0) or 1/0 into infinities.
    */
   KEPT_FOR_RELATIVE_PRECISION: 'QUANTIZE_KEPT_FOR_RELATIVE_PRECISION',
   /** warning: a tensor that needs a range has none in the table nor in the overrides; its op stays float. */

@@ -162,11 +162,61 @@ function needsRelativePrecision(node: Node, index: number): boolean {
 }
 
 /**
- * The reader of an op's output that needs relative precision (Log, Reciprocal, Sqrt, a divisor), looking through a
- * foldable Relu or Clip after it (the pair would sit after that), or undefined.
+ * Ops through which small values stay small (scaled, squared, summed, moved): a value that reaches a Log through
+ * them needs relative precision as much as the Log's input does (a spectrogram's STFT output, squared, summed by a
+ * filterbank, then logged). Sub is not among them, so a layer norm's centring stops the search.
  */
-export function relativePrecisionReader(output: Value, opset: number): Node | undefined {
-  const folded = foldableActivation(output, opset);
-  const read = folded ? folded.output : output;
-  return read.uses.find((use) => needsRelativePrecision(use.node, use.index))?.node;
+const MAGNITUDE_PRESERVING = new Set([
+  'Abs',
+  'Add',
+  'Clip',
+  'Concat',
+  'Flatten',
+  'Gather',
+  'MatMul',
+  'Mul',
+  'Pad',
+  'Pow',
+  'ReduceMean',
+  'ReduceSum',
+  'ReduceSumSquare',
+  'Relu',
+  'Reshape',
+  'Slice',
+  'Split',
+  'Squeeze',
+  'Sum',
+  'Transpose',
+  'Unsqueeze',
+]);
+
+/** How many ops the search follows from an output before giving up (the front-ends it is for are short). */
+const RELATIVE_PRECISION_DEPTH = 8;
+
+/**
+ * The op reading (through magnitude-preserving ops, in the same graph) an op's output that needs relative precision
+ * (Log, Reciprocal, Sqrt, a divisor), or undefined.
+ */
+export function relativePrecisionReader(output: Value): Node | undefined {
+  let frontier: Value[] = [output];
+  const seen = new Set<Value>(frontier);
+  for (let depth = 0; depth < RELATIVE_PRECISION_DEPTH && frontier.length > 0; depth++) {
+    const next: Value[] = [];
+    for (const value of frontier) {
+      for (const use of value.uses) {
+        const reader = use.node;
+        if (reader.graph !== output.graph) continue;
+        if (needsRelativePrecision(reader, use.index)) return reader;
+        if (!MAGNITUDE_PRESERVING.has(reader.opType) || (reader.domain !== '' && reader.domain !== 'ai.onnx')) continue;
+        for (const produced of reader.outputs) {
+          if (produced && !seen.has(produced)) {
+            seen.add(produced);
+            next.push(produced);
+          }
+        }
+      }
+    }
+    frontier = next;
+  }
+  return undefined;
 }

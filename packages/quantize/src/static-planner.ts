@@ -242,7 +242,7 @@ export class StaticPlanner {
   /** An op whose output feeds Log, Reciprocal, Sqrt or a divisor stays float (reported once, counted unsupported). */
   private keptForRelativePrecision(node: Node): boolean {
     const output = node.output(0);
-    const reader = output && relativePrecisionReader(output, this.settings.opset);
+    const reader = output && relativePrecisionReader(output);
     if (!reader) return false;
     if (!this.keptFloat.has(node)) {
       this.keptFloat.add(node);
@@ -250,7 +250,7 @@ export class StaticPlanner {
       this.settings.report({
         code: QuantizeStaticCodes.KEPT_FOR_RELATIVE_PRECISION,
         severity: 'info',
-        message: `${node.describe()} stays in float: its output feeds ${reader.describe()}, which needs relative precision (rounding to a fixed step turns small values into 0)`,
+        message: `${node.describe()} stays in float: its output reaches ${reader.describe()}, which needs relative precision (rounding to a fixed step turns small values into 0)`,
         location: { graph: node.graph?.name ?? '', node: node.name, value: output!.name },
       });
     }
