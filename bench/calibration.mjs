@@ -34,8 +34,8 @@ for (const model of models) {
     inference.push(measure({ model, mode: 'inference', samples: 50 }).seconds);
     calibration.push(measure({ model, mode: 'calibrate', samples: 50 }).seconds);
   }
-  const small = measure({ model, mode: 'calibrate', samples: 10 });
-  const large = measure({ model, mode: 'calibrate', samples: 200 });
+  const small = measure({ model, mode: 'calibrate', samples: 10, collect: true });
+  const large = measure({ model, mode: 'calibrate', samples: 200, collect: true });
   rows.push({
     model,
     inferenceSeconds: median(inference),
@@ -50,7 +50,7 @@ for (const model of models) {
 
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 console.log(
-  '\nCalibration benchmark (median of %d rounds; 50 samples for time, peak = maxRSS - RSS before the work)',
+  '\nCalibration benchmark (median of %d rounds; 50 samples for time, peak = maxRSS - RSS before the work, garbage collected before each sample)',
   rounds,
 );
 console.log('model     tensors  inference  calibrate  ratio  goal<=1.3x  peak@10  peak@200  200/10  goal flat(<=1.2x)');

@@ -1,6 +1,7 @@
 // One calibration-bench measurement in a fresh process; prints one JSON line { seconds, peakBytes, tensors }.
 //   inference  runs the model over the samples with a plain executor (no captures)
 //   calibrate  runs calibrate() (min-max) over the same samples
+//   collect    (optional) collect garbage before each sample, for memory runs
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -25,8 +26,12 @@ const settings = resolveImagePreprocessing(input, {
   ...(kind === 'detector' ? { size: [320, 320] } : {}),
 });
 // Samples repeat the images when more are asked for than exist; they are decoded lazily, as a dataset reads files.
+// With `collect` (the memory runs), garbage is collected before each sample: decoding leaves a few hundred KB of
+// garbage per sample that V8 may keep for dozens of samples, the same with or without calibration, and peak memory
+// over 10 samples would miss it while peak over 200 counts it.
 const dataset = datasetFromSamples(async function* () {
   for (let index = 0; index < job.samples; index++) {
+    if (job.collect) globalThis.gc?.();
     yield { [input.name]: await readImageFile(images[index % images.length].path, settings) };
   }
 });

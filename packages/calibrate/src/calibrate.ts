@@ -3,7 +3,7 @@ import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
 import { type CalibrationDataset, limitDataset, type Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
-import { addStatisticsOutputs, ReducedObserver, reducible } from './reduced-statistics.js';
+import { addStatisticsOutputs, planReductions, ReductionRecorder } from './reduced-statistics.js';
 import type { RangeOptions } from './range-methods.js';
 import {
   type CalibrationTable,
@@ -32,6 +32,11 @@ export interface CalibrateOptions {
    * min-max, which then runs reductions inside the runtime instead of copying every activation out (much faster).
    */
   histograms?: boolean;
+  /**
+   * Min-max without histograms: also record each tensor's mean and standard deviation. Off by default: they take two
+   * more reductions per tensor, and ranges do not need them. (Histograms always record them.)
+   */
+  moments?: boolean;
   onProgress?: (progress: CalibrationProgress) => void;
   signal?: AbortSignal;
 }
@@ -190,34 +195,39 @@ export async function calibrate(
   return tableFrom(model, options, samples, observers, options.histograms !== false);
 }
 
-/** Min-max calibration from reductions computed by the runtime: five scalars per tensor per sample. */
+/**
+ * Min-max calibration from reductions computed by the runtime: a few scalars per measured tensor per sample, the
+ * rest derived from them or constant (see `planReductions`).
+ */
 async function calibrateByReduction(
   model: Model,
   dataset: CalibrationDataset,
   names: readonly string[],
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
-  const wanted = new Set(names);
-  const values = [...model.graph.definedValues()].filter((value) => wanted.has(value.name) && reducible(value));
-  const statistics = addStatisticsOutputs(model, values);
+  const moments = options.moments === true;
+  const plan = planReductions(model, names, { moments });
+  // Last: other outputs added after these would run first and keep every reduced tensor alive to the end of the
+  // run (see addStatisticsOutputs).
+  const reductions = addStatisticsOutputs(model, plan, { moments });
   let executor: Executor;
   try {
     executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
   } finally {
-    statistics.restore();
+    reductions.restore();
   }
-  const observers = new Map(values.map((value) => [value.name, new ReducedObserver(value.name)]));
+  const recorder = new ReductionRecorder(plan, reductions, moments);
   let samples: number;
   try {
     samples = await forEachSample(dataset, options.signal, async (sample, position) => {
-      const outputs = await executor.run(sample);
-      for (const [name, observer] of observers) observer.add(outputs, statistics.outputs.get(name)!);
+      recorder.record(await executor.run(sample));
       options.onProgress?.({ done: position + 1, total: dataset.size, group: 0, groups: 1 });
     });
   } finally {
     await executor.dispose();
   }
-  return tableFrom(model, options, samples, observers, false);
+  recorder.finish(samples);
+  return tableFrom(model, options, samples, recorder.observers, false);
 }
 
 async function firstSample(dataset: CalibrationDataset): Promise<Sample> {

@@ -204,6 +204,19 @@ describe('Histogram', () => {
     expect(histogram.min).toBe(1);
   });
 
+  it('reports the extremes of the whole call when a large batch is added in slices', () => {
+    const histogram = new Histogram();
+    const values = new Float32Array(20_000).fill(0.5);
+    values[3] = -7;
+    values[10] = 6;
+    histogram.add(values);
+    expect(histogram.lastAddMin).toBe(-7);
+    expect(histogram.lastAddMax).toBe(6);
+    histogram.add(new Float32Array(20_000).fill(1));
+    expect(histogram.lastAddMin).toBe(1);
+    expect(histogram.lastAddMax).toBe(1);
+  });
+
   it('round-trips through JSON, with zero runs encoded compactly', () => {
     const histogram = new Histogram();
     histogram.add(normalValues(5000, 8));

@@ -192,6 +192,9 @@ export class Histogram implements HistogramCounts {
         }
       }
     }
+    // The extremes of this call, over all its slices (the moving average reads them as the batch's).
+    this.lastMinimum = Number.POSITIVE_INFINITY;
+    this.lastMaximum = Number.NEGATIVE_INFINITY;
     // One copy of the loop per array kind keeps each monomorphic: once one loop had seen three kinds of arrays, it
     // ran at about half the speed on float32 data. The loops take a slice of at most ADD_SLICE values per call, so
     // that V8 optimises them as whole functions after a few calls; when a single call ran a large batch, the loop
@@ -315,8 +318,8 @@ export class Histogram implements HistogramCounts {
     this.finiteCount += finite;
     this.shiftedSum = sum;
     this.shiftedSumOfSquares = sumOfSquares;
-    this.lastMinimum = lastMin;
-    this.lastMaximum = lastMax;
+    if (lastMin < this.lastMinimum) this.lastMinimum = lastMin;
+    if (lastMax > this.lastMaximum) this.lastMaximum = lastMax;
     if (lastMin < this.minimum) this.minimum = lastMin;
     if (lastMax > this.maximum) this.maximum = lastMax;
   }

@@ -28,9 +28,10 @@ export interface TensorStatistics {
   count: number;
   min: number;
   max: number;
-  mean: number;
-  /** Population standard deviation. */
-  std: number;
+  /** Absent when not computed (min-max calibration by reductions, without `moments`). */
+  mean?: number;
+  /** Population standard deviation; present with `mean`. */
+  std?: number;
   nanCount: number;
   infinityCount: number;
   /** Moving averages of the batch extremes (present once a batch held a finite value). */

@@ -104,6 +104,18 @@ describe('calibration table', () => {
     expect(parseCalibrationTableSync(JSON.parse(text))).toEqual(parsed);
   });
 
+  it('reads and writes statistics without mean and standard deviation', () => {
+    const text = serializeCalibrationTable(table());
+    const value = JSON.parse(text) as CalibrationTable;
+    for (const tensor of Object.values(value.tensors)) {
+      delete tensor.statistics.mean;
+      delete tensor.statistics.std;
+    }
+    const parsed = parseCalibrationTableSync(value);
+    expect(parsed.tensors.product!.statistics.mean).toBeUndefined();
+    expect(serializeCalibrationTable(parsed)).not.toMatch(/"mean"|"std"/);
+  });
+
   it('accepts a Map or a record of observers', () => {
     const list = observers();
     const byMap = table({ tensors: new Map(list.map((observer) => [`m:${observer.name}`, observer])) });
@@ -150,6 +162,8 @@ describe('calibration table', () => {
       ['count', (value) => (value.tensors.product.statistics.count = -1), 'tensors.product.statistics.count'],
       ['std', (value) => (value.tensors.product.statistics.std = -1), 'tensors.product.statistics.std'],
       ['mean', (value) => (value.tensors.product.statistics.mean = 'x'), 'tensors.product.statistics.mean'],
+      ['mean alone', (value) => delete value.tensors.product.statistics.std, 'tensors.product.statistics.std'],
+      ['std alone', (value) => delete value.tensors.product.statistics.mean, 'tensors.product.statistics.mean'],
       ['nanCount', (value) => (value.tensors.product.statistics.nanCount = 0.5), 'tensors.product.statistics.nanCount'],
       [
         'infinityCount',

@@ -24,8 +24,10 @@
  * }
  * ```
  * `histogram.counts` is zero-run-length encoded (see `HistogramBinsJSON`). `method` may also hold `percentile`
- * (recorded for the percentile method), `signed` and `movingAverage`; `statistics.movingAverage` is optional. When
- * a tensor saw no finite value, its count is 0 and min, max, mean and std are 0. Unknown keys are errors.
+ * (recorded for the percentile method), `signed` and `movingAverage`; `statistics.movingAverage` is optional, and so
+ * are `statistics.mean` and `statistics.std`, together (min-max calibration by reductions leaves them out unless
+ * asked for). When a tensor saw no finite value, its count is 0 and min, max, mean and std are 0. Unknown keys are
+ * errors.
  *
  * The model fingerprint ties a table to the model whose tensor names it uses; see `modelFingerprint`.
  */
@@ -469,9 +471,12 @@ function readTensor(value: unknown, path: string, symmetric: boolean): void {
   const count = expectCount(statistics, statisticsPath, 'count');
   const statisticsMin = expectNumber(statistics, statisticsPath, 'min');
   const statisticsMax = expectNumber(statistics, statisticsPath, 'max');
-  expectNumber(statistics, statisticsPath, 'mean');
-  if (expectNumber(statistics, statisticsPath, 'std') < 0) {
-    throw invalid(member(statisticsPath, 'std'), 'must not be negative');
+  // Mean and standard deviation come together or not at all (min-max by reductions leaves them out by default).
+  if (statistics.mean !== undefined || statistics.std !== undefined) {
+    expectNumber(statistics, statisticsPath, 'mean');
+    if (expectNumber(statistics, statisticsPath, 'std') < 0) {
+      throw invalid(member(statisticsPath, 'std'), 'must not be negative');
+    }
   }
   expectCount(statistics, statisticsPath, 'nanCount');
   expectCount(statistics, statisticsPath, 'infinityCount');
