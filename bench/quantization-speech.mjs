@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
+const { measuredCells } = await import('./lib/quantization-cells.mjs');
 const fixtures = await load('packages/test-fixtures/dist/index.js');
 const { realModel, speechClips, vadWindows, wakeWordAudio, melFeatures, embeddingWindows, classifierWindows } =
   fixtures;
@@ -384,17 +385,13 @@ for (const entry of models) {
           collected.push(entry.collect(expected, actual));
         },
       });
-      const output = report.outputs[0];
       const flags = [];
       if (nothing) flags.push(`**nothing quantized**${warnings ? ` (${warnings})` : ''}`);
       if (nonFinite > 0) flags.push(`**NaN/Inf in ${nonFinite} of ${outputs} outputs**`);
       rows.push([
         entry.id,
         mode,
-        (encodeModel(candidate).byteLength / referenceBytes).toFixed(2),
-        output.sqnr.toFixed(1),
-        output.cosineSimilarity.toFixed(4),
-        report.latency.ratio.toFixed(2),
+        ...measuredCells(encodeModel(candidate).byteLength, referenceBytes, report),
         [...flags, nothing ? '' : await entry.task(candidate, collected)].filter(Boolean).join('; '),
       ]);
       notes.push(

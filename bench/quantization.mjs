@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
+const { measuredCells } = await import('./lib/quantization-cells.mjs');
 const { realModel, textImages, classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } = await load(
   'packages/test-fixtures/dist/index.js',
 );
@@ -101,14 +102,10 @@ for (const entry of models) {
           compared++;
         },
       });
-      const output = report.outputs[0];
       rows.push([
         entry.id,
         mode,
-        (encodeModel(candidate).byteLength / referenceBytes).toFixed(2),
-        output.sqnr.toFixed(1),
-        output.cosineSimilarity.toFixed(4),
-        report.latency.ratio.toFixed(2),
+        ...measuredCells(encodeModel(candidate).byteLength, referenceBytes, report),
         `${((100 * agreement) / compared).toFixed(0)}% ${entry.task}`,
       ]);
     } catch (error) {

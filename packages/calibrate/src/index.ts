@@ -74,3 +74,4 @@ export {
   measureChannelMeans,
   withChannelMeans,
 } from './channel-means.js';
+export { type BranchName, hoistBranches, hoistTakenBranches, mainGraphIfs } from './branches.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataType, GraphBuilder, type Model, Node, Tensor, Value, verifyModel } from '@whittle/ir';
+import { DataType, GraphBuilder, type Model, Tensor, type Value, verifyModel } from '@whittle/ir';
 import { decodeModel, encodeModel } from '@whittle/onnx';
 import type { DiagnosticInput, PassContext, PassDefinition, PassResult } from '@whittle/spec';
 import {
@@ -17,6 +17,7 @@ import {
   runOnnxRuntime,
   type SessionSettings,
 } from '@whittle/test-fixtures';
+import { hoistBranches, mainGraphIfs } from '@whittle/calibrate';
 import { inferShapes } from '@whittle/transforms';
 import { expect } from 'vitest';
 import { type LowerQOperatorOptions, lowerQOperator } from './lower-qoperator.js';
@@ -189,36 +190,7 @@ export function numbersOf(tensor: Tensor): number[] {
  * branch now returning the moved values: the model computes the same, and always runs that branch's ops.
  */
 export function inlineThenBranches(model: Model): void {
-  const main = model.graph;
-  for (const node of main.nodes) {
-    if (!node.is('If')) continue;
-    const branch = node.attribute('then_branch');
-    if (branch?.type !== 'graph') continue;
-    const graph = branch.value;
-    for (const value of [...graph.initializers]) {
-      const tensor = value.initializer!;
-      graph.removeInitializer(value);
-      main.addInitializer(tensor, value);
-    }
-    for (const inner of graph.nodes) {
-      graph.removeNode(inner, { force: true });
-      main.insertBefore(node, inner);
-      inner.inputs.forEach((value, index) => {
-        inner.setInput(index, value);
-      });
-    }
-    // ONNX Runtime rejects a branch that returns an outer value directly: return it through an Identity.
-    graph.outputs.forEach((value, index) => {
-      const identity = new Node({
-        opType: 'Identity',
-        name: `${value.name}_inlined`,
-        inputs: [value],
-        outputs: [new Value(`${value.name}_inlined`, value.type)],
-      });
-      graph.appendNode(identity);
-      graph.outputs[index] = identity.output(0)!;
-    });
-  }
+  hoistBranches(model, new Map(mainGraphIfs(model).map(({ node }) => [node, 'then_branch' as const])));
 }
 
 /**
