@@ -39,7 +39,8 @@
  * with FLOAT16_OPSET_TOO_OLD rather than silently upgraded.
  */
 import { DataType, type Model, NameGenerator, type Node, type Value } from '@whittle/ir';
-import { inferShapes, liftConstants } from '@whittle/transforms';
+import { liftConstants } from '@whittle/transforms';
+import { inferTypesForPlanning } from './planning-types.js';
 import { type PassDefinition, WhittleError } from '@whittle/spec';
 import { DEFAULT_FLOAT16_BLOCK_OPS, type HalfType, halfLimits } from './float16-ops.js';
 import { Float16Plan, type KeptReason } from './float16-plan.js';
@@ -243,10 +244,7 @@ export const convertFloat16: PassDefinition<ConvertFloat16Options, Model> = {
         const lifted = await liftConstants.create({}).run(model, context);
         // Measured after lifting, so weights held by Constant nodes count too.
         const weightBytesBefore = initializerBytes(model);
-        // Types are inferred for the plan only: the value_info entries inference adds are dropped again afterwards,
-        // so the converted model is not larger for them (entries the model had stay, with their new types).
-        const listed = new Map([...model.graphs()].map((graph) => [graph, new Set(graph.valueInfo)]));
-        await inferShapes.create({}).run(model, context);
+        const dropAddedValueInfo = await inferTypesForPlanning(model, context);
         const plan = new Float16Plan(model, { type, opset, keepIoTypes, blockOps, isBlockedNode, runtime });
         const rewriter = new Float16Rewriter(model, plan, new NameGenerator(model), {
           type,
@@ -254,10 +252,7 @@ export const convertFloat16: PassDefinition<ConvertFloat16Options, Model> = {
           report: (diagnostic) => context.report(diagnostic),
         });
         const converted = rewriter.run();
-        for (const [graph, before] of listed) {
-          const kept = graph.valueInfo.filter((value) => before.has(value));
-          graph.valueInfo.splice(0, graph.valueInfo.length, ...kept);
-        }
+        dropAddedValueInfo();
         if (converted && plan.kept.size > 0) {
           context.report({
             code: Float16Codes.KEPT_FLOAT,

@@ -7,7 +7,8 @@
  */
 import { type Model, NameGenerator } from '@whittle/ir';
 import { type PassContext, type PassDefinition, WhittleError } from '@whittle/spec';
-import { inferShapes, liftConstants } from '@whittle/transforms';
+import { liftConstants } from '@whittle/transforms';
+import { inferTypesForPlanning } from './planning-types.js';
 import { foldBatchNorms } from './static-batchnorm.js';
 import { QuantizeStaticCodes } from './static-codes.js';
 import {
@@ -81,8 +82,8 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
   // The table names the tensors of the model as calibrated, before any folding.
   checkTable(model, options, context);
   const batchNormsFolded = options.foldBatchNorm ? await foldBatchNorms(model, context) : 0;
-  // Element types tell float activations from integer shapes and indices; types are facts, not a change.
-  await inferShapes.create({}).run(model, context);
+  // Element types tell float activations from integer shapes and indices.
+  const dropAddedValueInfo = await inferTypesForPlanning(model, context);
 
   const existing = scanExistingQdq(model);
   if (existing.quantizeNodes + existing.dequantizeNodes > 0) {
@@ -108,8 +109,6 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
   const quantized = planner.hasWork;
   if (quantized) {
     planner.emit();
-    // Types of the new values, recorded as the first inference recorded the others (so a second run adds none).
-    await inferShapes.create({}).run(model, context);
     if (domainPlan.domain === CONTRIB_DOMAIN) {
       importContribDomain(model);
       context.report({
@@ -137,6 +136,7 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
       });
     }
   }
+  dropAddedValueInfo();
   const statistics = planner.statistics;
   const changed = quantized || lifted.changed || batchNormsFolded > 0;
   return {

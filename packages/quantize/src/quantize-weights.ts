@@ -19,7 +19,8 @@
  */
 import type { Model, Node } from '@whittle/ir';
 import { NameGenerator } from '@whittle/ir';
-import { inferShapes, liftConstants } from '@whittle/transforms';
+import { liftConstants } from '@whittle/transforms';
+import { inferTypesForPlanning } from './planning-types.js';
 import { type PassDefinition, WhittleError } from '@whittle/spec';
 import {
   BLOCKED_DEQUANTIZE_OPSET,
@@ -166,13 +167,9 @@ export const quantizeWeights: PassDefinition<QuantizeWeightsOptions, Model> = {
         // Weights held by Constant nodes (PaddleOCR's, Silero's) become initializers first.
         const lifted = await liftConstants.create({}).run(model, context);
         weightBytesBefore = initializerBytes(model);
-        // MatMulNBits needs A's rank: infer types, then drop the value_info entries inference added.
-        const listed = new Map([...model.graphs()].map((graph) => [graph, new Set(graph.valueInfo)]));
-        await inferShapes.create({}).run(model, context);
-        for (const [graph, before] of listed) {
-          const kept = graph.valueInfo.filter((value) => before.has(value));
-          graph.valueInfo.splice(0, graph.valueInfo.length, ...kept);
-        }
+        // MatMulNBits needs A's rank; the values keep their types once the entries are dropped.
+        const dropAddedValueInfo = await inferTypesForPlanning(model, context);
+        dropAddedValueInfo();
         const rewriter = new WeightOnlyRewriter(new NameGenerator(model), {
           bits,
           blockSize,

@@ -666,7 +666,6 @@ export class StaticPlanner {
       else graph.appendNode(quantize);
     }
     graph.insertAfter(quantize, dequantize);
-    graph.valueInfo.push(quantized, dequantized);
     for (const use of [...value.uses]) if (use.node !== quantize) use.node.setInput(use.index, dequantized);
     if (isGraphOutput(value) && !graph.inputs.includes(value)) {
       // Graph outputs keep their names (callers address them by name): the DQ output takes it over. (A graph input
@@ -679,9 +678,6 @@ export class StaticPlanner {
           if (output === value) returning.outputs[index] = dequantized;
         });
       }
-      // The graph's output declares the DQ output's type; the renamed value is an intermediate one now.
-      if (graph.outputs.includes(dequantized)) graph.valueInfo.splice(graph.valueInfo.indexOf(dequantized), 1);
-      if (!graph.valueInfo.includes(value)) graph.valueInfo.push(value);
     }
     state.read = dequantized;
   }
@@ -772,7 +768,6 @@ export class StaticPlanner {
       quantized.axis,
     );
     graph.insertBefore(node, dequantize);
-    graph.valueInfo.push(output);
     emitted.dequantized.set(graph, output);
     return output;
   }
