@@ -296,6 +296,25 @@ describe('whittle calibrate', () => {
     expect(written.tensors.x.max).toBeCloseTo(1, 5);
   });
 
+  it('records moments and channel means when asked', async () => {
+    const table = join(folder, 'classifier.minmax.table.json');
+    const run = ['calibrate', classifier, '--data', calibrationImages(), ...paddle, '-o', table];
+    const read = () => JSON.parse(readFileSync(table, 'utf8')).tensors as Record<string, { statistics: object }>;
+    expect((await whittle(run)).code).toBe(0);
+    const plain = read();
+    expect(plain.x!.statistics).not.toHaveProperty('mean');
+    expect(Object.values(plain).some((tensor) => 'channelMeans' in tensor.statistics)).toBe(false);
+    expect((await whittle([...run, '--moments', '--channel-means'])).code).toBe(0);
+    const full = read();
+    // x feeds the first Conv: its three channels' means, and the mean and spread of all its values.
+    expect(full.x!.statistics).toMatchObject({
+      mean: expect.any(Number),
+      std: expect.any(Number),
+      channelMeans: { axis: 1, values: [expect.any(Number), expect.any(Number), expect.any(Number)] },
+    });
+    expect(Object.values(full).filter((tensor) => 'channelMeans' in tensor.statistics).length).toBeGreaterThan(40);
+  });
+
   it('gives coded errors for bad data and usage errors for bad options, leaving no table', async () => {
     const table = join(folder, 'never.table.json');
     const empty = join(folder, 'empty-data');

@@ -51,6 +51,8 @@ describe('whittle quantize', () => {
     const report = JSON.parse(stdout);
     expect(report.mode).toBe('static');
     expect(report.statistics['quantize-static.weightsQuantized']).toBeGreaterThan(40);
+    // Calibration recorded the channel means bias correction reads.
+    expect(report.statistics['quantize-static.biasesCorrected']).toBeGreaterThan(40);
     expect(
       report.operators.after.QuantizeLinear ?? report.operators.after['com.microsoft::QuantizeLinear'],
     ).toBeGreaterThan(0);

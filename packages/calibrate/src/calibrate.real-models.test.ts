@@ -5,11 +5,14 @@
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import { realModel, speechClips, textImages } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
+import { mainGraphIfs } from './branches.js';
 import { calibrate, calibrationTensors } from './calibrate.js';
+import { measureChannelMeans } from './channel-means.js';
 import { datasetFromSamples, type Sample } from './dataset.js';
 import { openDataset } from './node/open-dataset.js';
 import { parseCalibrationTable, serializeCalibrationTable } from './table.js';
@@ -23,6 +26,18 @@ function classifierData(count: number): string {
     copyFileSync(image.path, join(folder, basename(image.path)));
   }
   return folder;
+}
+
+/** Silero VAD windows of speech: 64 samples of context, then 512 new ones, with a zero recurrent state. */
+function vadSamples(count: number): Sample[] {
+  return speechClips('calibration')
+    .filter((clip) => clip.speech)
+    .slice(0, count)
+    .map((clip) => ({
+      input: { type: 'float32', dims: [1, 576], data: clip.samples.slice(8000, 8576) },
+      state: { type: 'float32', dims: [2, 1, 128], data: new Float32Array(256) },
+      sr: { type: 'int64', dims: [], data: BigInt64Array.of(16000n) },
+    }));
 }
 
 describe('calibrate on real data', () => {
@@ -99,6 +114,84 @@ describe('calibrate on real data', () => {
       expect(Math.abs(other.min - tensor.min) / scale, name).toBeLessThan(1e-5);
       expect(Math.abs(other.max - tensor.max) / scale, name).toBeLessThan(1e-5);
     }
+  });
+
+  it('records the same channel means in its own session as a separate pass measures', async () => {
+    const { model } = readModel(fixture.path);
+    const dataset = openDataset(classifierData(3), model, { image: paddle });
+    const expected = await measureChannelMeans(model, dataset, { executors: ortExecutorFactory });
+    expect(expected.size).toBeGreaterThan(40);
+    const executors = ortExecutorFactory;
+    const tables = {
+      reductions: await calibrate(model, dataset, {
+        executors,
+        method: { method: 'minmax', symmetric: false, bits: 8 },
+        channelMeans: true,
+      }),
+      // One capture group: the session that measured the sizes on the first sample goes on.
+      histograms: await calibrate(model, dataset, {
+        executors,
+        method: { method: 'percentile', symmetric: false, bits: 8 },
+        channelMeans: true,
+      }),
+      // Capture groups: the means come from the first group's session.
+      groups: await calibrate(model, dataset, {
+        executors,
+        method: { method: 'percentile', symmetric: false, bits: 8 },
+        channelMeans: true,
+        captureBudgetBytes: 2_000_000,
+      }),
+    };
+    for (const [path, table] of Object.entries(tables)) {
+      const recorded = Object.entries(table.tensors).filter(([, tensor]) => tensor.statistics.channelMeans);
+      expect(recorded.map(([name]) => name).sort(), path).toEqual([...expected.keys()].sort());
+      for (const [name, tensor] of recorded) {
+        const { axis, values } = tensor.statistics.channelMeans!;
+        const reference = expected.get(name)!;
+        expect(axis, name).toBe(reference.axis);
+        // Sessions of other outputs fuse differently: float rounding apart, the same means.
+        const scale = Math.max(...reference.values.map(Math.abs), 1e-6);
+        values.forEach((value, channel) => {
+          expect(Math.abs(value - reference.values[channel]!) / scale, `${path} ${name}[${channel}]`).toBeLessThan(
+            1e-5,
+          );
+        });
+      }
+      const again = await parseCalibrationTable(serializeCalibrationTable(table), { model });
+      expect(again.tensors).toEqual(table.tensors);
+    }
+    // Without the option, none; and the caller's model is as it was.
+    const plain = await calibrate(model, dataset, {
+      executors,
+      method: { method: 'minmax', symmetric: false, bits: 8 },
+    });
+    expect(Object.values(plain.tensors).some((tensor) => tensor.statistics.channelMeans)).toBe(false);
+    expect(model.graph.nodes.some((node) => node.opType.startsWith('Reduce'))).toBe(false);
+  });
+
+  it('calibrates the tensors inside the If branch the voice detector takes; the table is for the original', async () => {
+    const { model } = readModel(realModel('silero-vad-v5').path);
+    const before = encodeModel(model);
+    const branch = mainGraphIfs(model)[0]!.node.attribute('then_branch');
+    if (branch?.type !== 'graph') throw new Error('Silero VAD has no then branch');
+    const convs = branch.value.nodes.filter((node) => node.is('Conv')).map((node) => node.output(0)!.name);
+    expect(convs.length).toBeGreaterThanOrEqual(6);
+    const table = await calibrate(model, datasetFromSamples(vadSamples(8)), {
+      executors: ortExecutorFactory,
+      method: { method: 'minmax', symmetric: false, bits: 8 },
+      channelMeans: true,
+    });
+    const mainGraph = calibrationTensors(model).length;
+    const calibrated = Object.keys(table.tensors).length;
+    console.log(`silero-vad-v5: ${mainGraph} main-graph tensors, ${calibrated} calibrated with the branch hoisted`);
+    expect(calibrated).toBeGreaterThan(mainGraph + 50);
+    for (const name of convs) expect(table.tensors[name], name).toBeDefined();
+    // The Convs' inputs carry their channel means (the STFT's input, the signal, has one channel).
+    const convInputs = branch.value.nodes.filter((node) => node.is('Conv')).map((node) => node.input(0)!.name);
+    for (const name of convInputs) expect(table.tensors[name]?.statistics.channelMeans, name).toBeDefined();
+    // The fingerprint is the caller's model's, which is left as it was.
+    await expect(parseCalibrationTable(serializeCalibrationTable(table), { model })).resolves.toBeDefined();
+    expect(Buffer.compare(encodeModel(model), before)).toBe(0);
   });
 
   it('entropy clips outliers that min-max keeps, on the voice detector fed real speech', async () => {

@@ -1,9 +1,23 @@
 import { DataType, type Model, type Value } from '@whittle/ir';
+import { decodeModel, encodeModel } from '@whittle/onnx';
 import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
+import { hoistTakenBranches, mainGraphIfs } from './branches.js';
+import {
+  type ChannelMeanRecorder,
+  type ChannelMeanTarget,
+  channelMeanTargets,
+  recordChannelMeans,
+  withChannelMeans,
+} from './channel-means.js';
 import { type CalibrationDataset, limitDataset, type Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
-import { addStatisticsOutputs, planReductions, ReductionRecorder } from './reduced-statistics.js';
+import {
+  addStatisticsOutputs,
+  planReductions,
+  ReductionRecorder,
+  type StatisticsOutputs,
+} from './reduced-statistics.js';
 import type { RangeOptions } from './range-methods.js';
 import {
   type CalibrationTable,
@@ -37,6 +51,11 @@ export interface CalibrateOptions {
    * more reductions per tensor, and ranges do not need them. (Histograms always record them.)
    */
   moments?: boolean;
+  /**
+   * Also record the per-channel means of every calibrated Conv, Gemm and MatMul input (`statistics.channelMeans`),
+   * which quantize-static's bias correction reads: ReduceMean nodes in the same session, no pass of their own.
+   */
+  channelMeans?: boolean;
   onProgress?: (progress: CalibrationProgress) => void;
   signal?: AbortSignal;
 }
@@ -90,14 +109,16 @@ async function forEachSample(
   return count;
 }
 
+/** The table of the observed tensors, with their channel means if recorded; `model` is the one the caller gave. */
 async function tableFrom(
   model: Model,
   options: CalibrateOptions,
   samples: number,
   tensors: CreateCalibrationTableOptions['tensors'],
   histograms: boolean,
+  means: ChannelMeanRecorder | undefined,
 ): Promise<CalibrationTable> {
-  return createCalibrationTable({
+  const table = createCalibrationTable({
     model: {
       fingerprint: await modelFingerprint(model),
       ...(model.producerName ? { producer: model.producerName } : {}),
@@ -108,6 +129,37 @@ async function tableFrom(
     createdAt: new Date(),
     histograms,
   });
+  return means ? withChannelMeans(table, means.means()) : table;
+}
+
+/**
+ * The model to run: `model` itself, or, when it has main-graph Ifs, a copy with the branch the first sample takes
+ * hoisted into the main graph, so that the tensors inside it can be captured (see `hoistTakenBranches`).
+ */
+async function withTakenBranches(
+  model: Model,
+  dataset: CalibrationDataset,
+  executors: ExecutorFactory<Model>,
+): Promise<Model> {
+  if (mainGraphIfs(model).length === 0) return model;
+  const copy = decodeModel(encodeModel(model)).model;
+  await hoistTakenBranches(copy, await firstSample(dataset), executors);
+  return copy;
+}
+
+/** A session on the model with channel-mean outputs for `targets`; the model is restored once it exists. */
+async function createSession(
+  model: Model,
+  executors: ExecutorFactory<Model>,
+  settings: { threads?: number; capture?: readonly string[] },
+  targets: readonly ChannelMeanTarget[],
+): Promise<{ executor: Executor; means: ChannelMeanRecorder | undefined }> {
+  const means = targets.length > 0 ? recordChannelMeans(model, targets) : undefined;
+  try {
+    return { executor: await executors.create(model, settings), means };
+  } finally {
+    means?.restore();
+  }
 }
 
 function tensorBytes(tensor: ExecutorTensor): number {
@@ -136,16 +188,23 @@ function groupsWithin(sizes: ReadonlyMap<string, number>, budget: number): strin
  * Run a dataset through the model and return a calibration table: each tensor's statistics (histogram, extremes,
  * moving averages) and its range by the chosen method. Observers have a fixed size, so memory does not grow with
  * the number of samples, and tensors are captured in groups when capturing all of them at once would not fit.
+ * Tensors inside the If branches the first sample takes are calibrated too (on a copy of the model with those
+ * branches hoisted); the table keeps the names, which quantize-static finds inside the branches.
  */
 export async function calibrate(
   model: Model,
   dataset: CalibrationDataset,
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
-  const names = [...new Set(options.tensors ?? calibrationTensors(model))];
   const data = options.samples === undefined ? dataset : limitDataset(dataset, options.samples);
+  const runnable = await withTakenBranches(model, data, options.executors);
+  const names = [...new Set(options.tensors ?? calibrationTensors(runnable))];
+  const wanted = new Set(names);
+  const meanTargets = options.channelMeans
+    ? channelMeanTargets(runnable).filter((target) => wanted.has(target.value.name))
+    : [];
   if (options.method.method === 'minmax' && options.histograms !== true) {
-    return calibrateByReduction(model, data, names, options);
+    return calibrateByReduction(model, runnable, data, names, meanTargets, options);
   }
   const budget = options.captureBudgetBytes ?? 2 ** 30;
   const settings = options.threads ? { threads: options.threads } : {};
@@ -154,19 +213,22 @@ export async function calibrate(
   );
 
   // Sizes: from static shapes where known, else measured by one run of the first sample capturing everything.
-  const values = new Map([...model.graph.definedValues()].map((value) => [value.name, value]));
+  const values = new Map([...runnable.graph.definedValues()].map((value) => [value.name, value]));
   const sizes = new Map<string, number>();
   const unknown = names.filter((name) => {
     const bytes = staticBytes(values.get(name));
     if (bytes !== undefined) sizes.set(name, bytes);
     return bytes === undefined;
   });
-  let probe: { executor: Executor; outputs: Record<string, ExecutorTensor> } | undefined;
+  let probe:
+    | { executor: Executor; means: ChannelMeanRecorder | undefined; outputs: Record<string, ExecutorTensor> }
+    | undefined;
   if (unknown.length > 0) {
-    const executor = await options.executors.create(model, { ...settings, capture: names });
-    const outputs = await executor.run(await firstSample(data));
+    // With the channel means: the probe's session serves the first group when there is only one.
+    const session = await createSession(runnable, options.executors, { ...settings, capture: names }, meanTargets);
+    const outputs = await session.executor.run(await firstSample(data));
     for (const name of names) sizes.set(name, outputs[name] ? tensorBytes(outputs[name]) : 0);
-    probe = { executor, outputs };
+    probe = { ...session, outputs };
   }
   const groups = groupsWithin(new Map(names.map((name) => [name, sizes.get(name) ?? 0])), budget);
   // The probe captured everything: when one group holds all tensors, its session and first run are reused.
@@ -175,8 +237,19 @@ export async function calibrate(
 
   let done = 0;
   let samples = 0;
+  let means: ChannelMeanRecorder | undefined;
   for (const [index, group] of groups.entries()) {
-    const executor = reuse?.executor ?? (await options.executors.create(model, { ...settings, capture: group }));
+    // The channel means come from the first group's session alone: one pass over the data is enough.
+    const session =
+      reuse ??
+      (await createSession(
+        runnable,
+        options.executors,
+        { ...settings, capture: group },
+        index === 0 ? meanTargets : [],
+      ));
+    const executor = session.executor;
+    if (index === 0) means = session.means;
     try {
       samples = await forEachSample(data, options.signal, async (sample, position) => {
         const outputs = position === 0 && reuse ? reuse.outputs : await executor.run(sample);
@@ -184,6 +257,7 @@ export async function calibrate(
           const tensor = outputs[name];
           if (tensor) observers.get(name)!.observe(tensor);
         }
+        session.means?.record(outputs);
         done++;
         const total = data.size === undefined ? undefined : data.size * groups.length;
         options.onProgress?.({ done, total, group: index, groups: groups.length });
@@ -192,7 +266,7 @@ export async function calibrate(
       await executor.dispose();
     }
   }
-  return tableFrom(model, options, samples, observers, options.histograms !== false);
+  return tableFrom(model, options, samples, observers, options.histograms !== false, means);
 }
 
 /**
@@ -201,33 +275,41 @@ export async function calibrate(
  */
 async function calibrateByReduction(
   model: Model,
+  runnable: Model,
   dataset: CalibrationDataset,
   names: readonly string[],
+  meanTargets: readonly ChannelMeanTarget[],
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
   const moments = options.moments === true;
-  const plan = planReductions(model, names, { moments });
-  // Last: other outputs added after these would run first and keep every reduced tensor alive to the end of the
-  // run (see addStatisticsOutputs).
-  const reductions = addStatisticsOutputs(model, plan, { moments });
+  const plan = planReductions(runnable, names, { moments });
+  const means = meanTargets.length > 0 ? recordChannelMeans(runnable, meanTargets) : undefined;
+  let reductions: StatisticsOutputs | undefined;
   let executor: Executor;
   try {
-    executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
+    // Last: other outputs added after these would run first and keep every reduced tensor alive to the end of the
+    // run (see addStatisticsOutputs).
+    reductions = addStatisticsOutputs(runnable, plan, { moments });
+    executor = await options.executors.create(runnable, options.threads ? { threads: options.threads } : {});
   } finally {
-    reductions.restore();
+    // In the reverse order of adding.
+    reductions?.restore();
+    means?.restore();
   }
   const recorder = new ReductionRecorder(plan, reductions, moments);
   let samples: number;
   try {
     samples = await forEachSample(dataset, options.signal, async (sample, position) => {
-      recorder.record(await executor.run(sample));
+      const outputs = await executor.run(sample);
+      recorder.record(outputs);
+      means?.record(outputs);
       options.onProgress?.({ done: position + 1, total: dataset.size, group: 0, groups: 1 });
     });
   } finally {
     await executor.dispose();
   }
   recorder.finish(samples);
-  return tableFrom(model, options, samples, recorder.observers, false);
+  return tableFrom(model, options, samples, recorder.observers, false, means);
 }
 
 async function firstSample(dataset: CalibrationDataset): Promise<Sample> {

@@ -4,7 +4,7 @@
  * they are ReduceMean nodes inside the runtime's session (one vector per tensor and sample, never the activation).
  */
 import { DataType, type Model, NameGenerator, Node, Tensor, tensorType, Value } from '@whittle/ir';
-import type { ExecutorFactory, ExecutorTensor } from '@whittle/spec';
+import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import type { CalibrationDataset } from './dataset.js';
 
 /** The mean of each channel along one axis. */
@@ -165,9 +165,40 @@ export class ChannelMeanAccumulator {
   }
 }
 
+/** Channel-mean outputs added to a model for one session, and the means of the runs that return them. */
+export interface ChannelMeanRecorder {
+  /** Remove the added outputs once the session is created: the model is as it was. */
+  restore(): void;
+  /** Add the means of one run's outputs. */
+  record(outputs: Readonly<Record<string, ExecutorTensor>>): void;
+  /** The means over the recorded runs, by tensor name; tensors without a finite sample are left out. */
+  means(): Map<string, ChannelMeans>;
+}
+
+/** Add channel-mean outputs for the targets (temporarily: call restore() after creating the session). */
+export function recordChannelMeans(model: Model, targets: readonly ChannelMeanTarget[]): ChannelMeanRecorder {
+  const added = addChannelMeanOutputs(model, targets);
+  const accumulators = new Map(targets.map((target) => [target.value.name, new ChannelMeanAccumulator(target.axis)]));
+  return {
+    restore: () => added.restore(),
+    record(outputs) {
+      for (const [name, { output }] of added.outputs) accumulators.get(name)!.add(outputs[output]);
+    },
+    means() {
+      const means = new Map<string, ChannelMeans>();
+      for (const [name, accumulator] of accumulators) {
+        const result = accumulator.result();
+        if (result) means.set(name, result);
+      }
+      return means;
+    },
+  };
+}
+
 /**
  * The channel means of every target of `model` over a data set, by tensor name: one more pass of the runtime, with
- * a ReduceMean per tensor and nothing else returned. The model is left as it was.
+ * a ReduceMean per tensor and nothing else returned. The model is left as it was. (`calibrate` with `channelMeans`
+ * records them in its own pass instead.)
  */
 export async function measureChannelMeans(
   model: Model,
@@ -175,30 +206,23 @@ export async function measureChannelMeans(
   options: { executors: ExecutorFactory<Model>; threads?: number; signal?: AbortSignal },
 ): Promise<Map<string, ChannelMeans>> {
   const targets = channelMeanTargets(model);
-  const means = new Map<string, ChannelMeans>();
-  if (targets.length === 0) return means;
-  const added = addChannelMeanOutputs(model, targets);
-  let executor: Awaited<ReturnType<ExecutorFactory<Model>['create']>>;
+  if (targets.length === 0) return new Map();
+  const recorder = recordChannelMeans(model, targets);
+  let executor: Executor;
   try {
     executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
   } finally {
-    added.restore();
+    recorder.restore();
   }
-  const accumulators = new Map(targets.map((target) => [target.value.name, new ChannelMeanAccumulator(target.axis)]));
   try {
     for await (const sample of dataset.samples()) {
       options.signal?.throwIfAborted();
-      const outputs = await executor.run(sample);
-      for (const [name, { output }] of added.outputs) accumulators.get(name)!.add(outputs[output]);
+      recorder.record(await executor.run(sample));
     }
   } finally {
     await executor.dispose();
   }
-  for (const [name, accumulator] of accumulators) {
-    const result = accumulator.result();
-    if (result) means.set(name, result);
-  }
-  return means;
+  return recorder.means();
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { bfloat16BitsToFloat32Bits, float16BitsToFloat32Bits } from '@whittle/ir';
 import { type ExecutorTensor, WhittleError } from '@whittle/spec';
+import type { ChannelMeans } from './channel-means.js';
 import { Histogram, type HistogramBinsJSON } from './histogram.js';
 import { DEFAULT_AVERAGING_CONSTANT, MovingAverageMinMax } from './moving-average.js';
 import { computeRange, type Range, type RangeOptions, type RangeStatistics } from './range-methods.js';
@@ -37,6 +38,8 @@ export interface TensorStatistics {
   /** Moving averages of the batch extremes (present once a batch held a finite value). */
   movingAverage?: { min: number; max: number };
   histogram?: HistogramBinsJSON;
+  /** Per-channel means, when the tensor is the data input of a Conv, Gemm or MatMul (for bias correction). */
+  channelMeans?: ChannelMeans;
 }
 
 export class TensorObserver {

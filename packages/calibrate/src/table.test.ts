@@ -2,6 +2,7 @@ import { DataType, GraphBuilder, type Model, Tensor } from '@whittle/ir';
 import { WhittleError } from '@whittle/spec';
 import { Random } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
+import { withChannelMeans } from './channel-means.js';
 import { TensorObserver } from './observer.js';
 import type { RangeOptions } from './range-methods.js';
 import {
@@ -116,6 +117,21 @@ describe('calibration table', () => {
     expect(serializeCalibrationTable(parsed)).not.toMatch(/"mean"|"std"/);
   });
 
+  it('reads and writes per-channel means', async () => {
+    const means = new Map([
+      ['product', { axis: 1, values: [0.25, -1.5, 3] }],
+      ['layer/1:0', { axis: -1, values: [0] }],
+    ]);
+    const created = withChannelMeans(table(), means);
+    const text = serializeCalibrationTable(created);
+    expect(text).toContain('"channelMeans": {\n          "axis": 1,\n          "values": [0.25, -1.5, 3]\n        }');
+    const parsed = await parseCalibrationTable(text);
+    expect(parsed.tensors.product!.statistics.channelMeans).toEqual(means.get('product'));
+    expect(parsed.tensors['layer/1:0']!.statistics.channelMeans).toEqual(means.get('layer/1:0'));
+    expect(parsed.tensors.activated!.statistics.channelMeans).toBeUndefined();
+    expect(serializeCalibrationTable(parsed)).toBe(text);
+  });
+
   it('accepts a Map or a record of observers', () => {
     const list = observers();
     const byMap = table({ tensors: new Map(list.map((observer) => [`m:${observer.name}`, observer])) });
@@ -206,6 +222,31 @@ describe('calibration table', () => {
         'histogram field',
         (value) => (value.tensors.product.statistics.histogram.edges = []),
         'tensors.product.statistics.histogram.edges',
+      ],
+      [
+        'channel means',
+        (value) => (value.tensors.product.statistics.channelMeans = [0.5]),
+        'tensors.product.statistics.channelMeans',
+      ],
+      [
+        'channel means axis',
+        (value) => (value.tensors.product.statistics.channelMeans = { axis: 1.5, values: [0.5] }),
+        'tensors.product.statistics.channelMeans.axis',
+      ],
+      [
+        'channel means values',
+        (value) => (value.tensors.product.statistics.channelMeans = { axis: 1, values: 0.5 }),
+        'tensors.product.statistics.channelMeans.values',
+      ],
+      [
+        'channel mean',
+        (value) => (value.tensors.product.statistics.channelMeans = { axis: 1, values: [0.5, '1'] }),
+        'tensors.product.statistics.channelMeans.values[1]',
+      ],
+      [
+        'channel means field',
+        (value) => (value.tensors.product.statistics.channelMeans = { axis: 1, values: [], channels: 0 }),
+        'tensors.product.statistics.channelMeans.channels',
       ],
     ];
     for (const [label, change, path] of cases) {

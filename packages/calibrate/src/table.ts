@@ -17,7 +17,8 @@
  *       "statistics": {
  *         "count": 802816, "min": -9.1, "max": 7.3, "mean": 0.01, "std": 1.02, "nanCount": 0, "infinityCount": 0,
  *         "movingAverage": { "min": -8.7, "max": 7.1 },
- *         "histogram": { "bins": 2048, "range": 16, "counts": [-700, 3, 0, 5, …] }
+ *         "histogram": { "bins": 2048, "range": 16, "counts": [-700, 3, 0, 5, …] },
+ *         "channelMeans": { "axis": 1, "values": [0.12, -0.03, …] }
  *       }
  *     }
  *   }
@@ -26,8 +27,9 @@
  * `histogram.counts` is zero-run-length encoded (see `HistogramBinsJSON`). `method` may also hold `percentile`
  * (recorded for the percentile method), `signed` and `movingAverage`; `statistics.movingAverage` is optional, and so
  * are `statistics.mean` and `statistics.std`, together (min-max calibration by reductions leaves them out unless
- * asked for). When a tensor saw no finite value, its count is 0 and min, max, mean and std are 0. Unknown keys are
- * errors.
+ * asked for), and `statistics.channelMeans` (the per-channel means of a Conv, Gemm or MatMul input, for bias
+ * correction; axis -1 is the last). When a tensor saw no finite value, its count is 0 and min, max, mean and std
+ * are 0. Unknown keys are errors.
  *
  * The model fingerprint ties a table to the model whose tensor names it uses; see `modelFingerprint`.
  */
@@ -231,6 +233,7 @@ export function serializeCalibrationTable(table: CalibrationTable): string {
                 ...pick(statistics, ['count', 'min', 'max', 'mean', 'std', 'nanCount', 'infinityCount']),
                 movingAverage: statistics.movingAverage && pick(statistics.movingAverage, ['min', 'max']),
                 histogram: statistics.histogram && pick(statistics.histogram, ['bins', 'range', 'counts']),
+                channelMeans: statistics.channelMeans && pick(statistics.channelMeans, ['axis', 'values']),
               },
             },
           ];
@@ -467,6 +470,7 @@ function readTensor(value: unknown, path: string, symmetric: boolean): void {
     'infinityCount',
     'movingAverage',
     'histogram',
+    'channelMeans',
   ]);
   const count = expectCount(statistics, statisticsPath, 'count');
   const statisticsMin = expectNumber(statistics, statisticsPath, 'min');
@@ -519,6 +523,25 @@ function readTensor(value: unknown, path: string, symmetric: boolean): void {
       );
     }
   }
+  if (statistics.channelMeans !== undefined) {
+    readChannelMeans(statistics.channelMeans, member(statisticsPath, 'channelMeans'));
+  }
+}
+
+function readChannelMeans(value: unknown, path: string): void {
+  const means = expectObject(value, path, ['axis', 'values']);
+  if (typeof means.axis !== 'number' || !Number.isSafeInteger(means.axis)) {
+    throw invalid(member(path, 'axis'), `must be an integer, not ${describe(means.axis)}`);
+  }
+  const valuesPath = member(path, 'values');
+  if (!Array.isArray(means.values)) {
+    throw invalid(valuesPath, `must be an array of numbers, not ${describe(means.values)}`);
+  }
+  means.values.forEach((mean: unknown, index) => {
+    if (typeof mean !== 'number' || !Number.isFinite(mean)) {
+      throw invalid(`${valuesPath}[${index}]`, `must be a finite number, not ${describe(mean)}`);
+    }
+  });
 }
 
 // --------------------------------------------------------------------------------------------------- fingerprint

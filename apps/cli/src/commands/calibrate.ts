@@ -18,6 +18,8 @@ interface CalibrateCommandOptions {
   bits: string;
   symmetric?: boolean;
   movingAverage?: boolean;
+  moments?: boolean;
+  channelMeans?: boolean;
   imageScale?: string;
   imageMean?: string;
   imageStd?: string;
@@ -77,6 +79,8 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
     .option('--bits <bits>', 'bit width the ranges are chosen for (8 or 16)', '8')
     .option('--symmetric', 'symmetric ranges (-max, max)')
     .option('--moving-average', 'for --method minmax: moving averages of the batch extremes')
+    .option('--moments', 'for --method minmax: also record the mean and standard deviation of each tensor')
+    .option('--channel-means', 'record the per-channel means of Conv, Gemm and MatMul inputs (for bias correction)')
     .option('--json', 'print a summary as JSON');
   addImageOptions(command).action(async (modelPath: string, options: CalibrateCommandOptions) => {
     const method = oneOf('--method', options.method, RANGE_METHODS)!;
@@ -106,6 +110,8 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
         ...(percentile !== undefined ? { percentile } : {}),
         ...(options.movingAverage ? { movingAverage: true } : {}),
       },
+      ...(options.moments ? { moments: true } : {}),
+      ...(options.channelMeans ? { channelMeans: true } : {}),
       onProgress: ({ done, total }) => progress.update(done, total),
     });
     const milliseconds = performance.now() - started;

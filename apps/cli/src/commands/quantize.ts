@@ -6,8 +6,6 @@ import {
   parseCalibrationTable,
   RANGE_METHODS,
   type RangeMethod,
-  measureChannelMeans,
-  withChannelMeans,
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
@@ -137,12 +135,12 @@ async function calibrationTableFor(model: Model, modelPath: string, options: Qua
   const table = await calibrate(model, dataset, {
     executors: ortExecutorFactory,
     method: { method, symmetric: false, bits: activationType === 'int16' ? 16 : 8 },
+    // Bias correction reads the per-channel means of each weighted op's input.
+    channelMeans: true,
     onProgress: ({ done, total }) => progress.update(done, total),
   });
   progress.finish(`calibrated ${Object.keys(table.tensors).length} tensors on ${table.samples} samples`);
-  // Bias correction reads the per-channel means of each weighted op's input: one more pass over the same data.
-  const means = await measureChannelMeans(model, dataset, { executors: ortExecutorFactory });
-  return withChannelMeans(table, means);
+  return table;
 }
 
 function markdownReport(report: Record<string, unknown>, rows: string[][]): string {
