@@ -2,13 +2,10 @@
  * Calibration of real models on real data (rendered text for the OCR classifier, synthesized speech for the voice
  * detector), kept apart from the evaluation split.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
 import { encodeModel } from '@whittle/onnx';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import { realModel, speechClips, textImages } from '@whittle/test-fixtures';
+import { realModel, speechClips, textImageFolder } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { mainGraphIfs } from './branches.js';
 import { calibrate, calibrationTensors } from './calibrate.js';
@@ -20,13 +17,7 @@ import { parseCalibrationTable, serializeCalibrationTable } from './table.js';
 /** PaddleOCR's preprocessing: pixels scaled to [-1, 1]. */
 const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 
-function classifierData(count: number): string {
-  const folder = mkdtempSync(join(tmpdir(), 'whittle-calibration-images-'));
-  for (const image of textImages('classifier', 'calibration').slice(0, count)) {
-    copyFileSync(image.path, join(folder, basename(image.path)));
-  }
-  return folder;
-}
+const classifierData = (count: number) => textImageFolder('classifier', 'calibration', count);
 
 /** Silero VAD windows of speech: 64 samples of context, then 512 new ones, with a zero recurrent state. */
 function vadSamples(count: number): Sample[] {

@@ -3,15 +3,12 @@
  * evaluated on rendered text (disjoint splits): per-channel weights must be no worse than per-tensor ones, which
  * they were by up to 8 dB at the logits while each Conv's raw output was quantized before its normalization.
  */
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
 import { calibrate } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import type { Model, Value } from '@whittle/ir';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory, toOrtTensor } from '@whittle/runtime-ort';
-import { type OrtTensor, realModel, textImages } from '@whittle/test-fixtures';
+import { type OrtTensor, realModel, textImageFolder } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { copyModel, exposeValues, quantizedView, runOnOneThread, runStatic, sqnr } from './test-support.js';
 
@@ -19,12 +16,7 @@ import { copyModel, exposeValues, quantizedView, runOnOneThread, runStatic, sqnr
 const paddle = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
 const LOGITS = 'p2o.Add.87';
 
-function images(split: 'calibration' | 'evaluation', count: number): string {
-  const folder = mkdtempSync(join(tmpdir(), `whittle-static-${split}-`));
-  for (const image of textImages('classifier', split).slice(0, count))
-    copyFileSync(image.path, join(folder, basename(image.path)));
-  return folder;
-}
+const images = (split: 'calibration' | 'evaluation', count: number) => textImageFolder('classifier', split, count);
 
 /** The logits over every sample, concatenated (after quantization: what the model computes for them). */
 async function logitsOver(model: Model, quantized: boolean, samples: Record<string, OrtTensor>[]) {

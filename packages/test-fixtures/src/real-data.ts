@@ -10,8 +10,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random, seedOf } from './random.js';
 
@@ -595,6 +605,17 @@ export function textImages(kind: TextImageKind, split: DataSplit): TextImage[] {
   return entries
     .filter((entry) => entry.kind === kind && entry.split === split)
     .map(({ file, ...entry }) => ({ ...entry, path: join(dir, file) }));
+}
+
+/**
+ * A new temporary folder holding the first `count` text images of a kind and split: what dataset readers and the CLI
+ * take (a folder of images).
+ */
+export function textImageFolder(kind: TextImageKind, split: DataSplit, count: number): string {
+  const folder = mkdtempSync(join(tmpdir(), `whittle-${kind}-${split}-`));
+  for (const image of textImages(kind, split).slice(0, count))
+    copyFileSync(image.path, join(folder, basename(image.path)));
+  return folder;
 }
 
 // ---- speech ---------------------------------------------------------------------------------------------------
