@@ -53,10 +53,17 @@ describe('whittle quantize', () => {
     expect(report.statistics['quantize-static.weightsQuantized']).toBeGreaterThan(40);
     // Calibration recorded the channel means bias correction reads.
     expect(report.statistics['quantize-static.biasesCorrected']).toBeGreaterThan(40);
+    // Then the remaining drift was measured on the data; the figures are those of the model written.
+    expect(report.biasCorrection.layers).toBeGreaterThan(40);
+    expect(report.biasCorrection.samples).toBe(4);
+    expect(report.biasCorrection.fidelityAfter).toBeGreaterThanOrEqual(report.biasCorrection.fidelityBefore);
+    expect(stderr).toMatch(/corrected the biases of \d+ of \d+ layers on 4 samples: output SQNR/);
     expect(
       report.operators.after.QuantizeLinear ?? report.operators.after['com.microsoft::QuantizeLinear'],
     ).toBeGreaterThan(0);
-    expect(readFileSync(join(folder, 'report.md'), 'utf8')).toMatch(/^# whittle quantize/);
+    const markdown = readFileSync(join(folder, 'report.md'), 'utf8');
+    expect(markdown).toMatch(/^# whittle quantize/);
+    expect(markdown).toMatch(/Bias correction measured on 4 calibration samples: \d+ of \d+ layers corrected/);
     // It runs in onnxruntime-node.
     const executor = await ortExecutorFactory.create(readModel(output).model);
     const outputs = await executor.run({
@@ -76,6 +83,44 @@ describe('whittle quantize', () => {
     expect(mismatch.code).toBe(1);
     expect(mismatch.stderr).toMatch(/^whittle: error \[CALIBRATION_TABLE_MODEL_MISMATCH\]/);
     expect(existsSync(join(folder, 'never.onnx'))).toBe(false);
+  });
+
+  it('writes QOperator form after measured bias correction, or leaves the biases alone when told', async () => {
+    const lowered = await whittle([
+      'quantize',
+      classifier,
+      '--data',
+      images(),
+      ...paddle,
+      '--format',
+      'qoperator',
+      '-o',
+      join(folder, 'classifier.qoperator.onnx'),
+      '--json',
+    ]);
+    expect(lowered.code, lowered.stderr).toBe(0);
+    const report = JSON.parse(lowered.stdout);
+    expect(report.biasCorrection.layers).toBeGreaterThan(40);
+    expect(report.operators.after.QLinearConv).toBeGreaterThan(40);
+    const untouched = await whittle([
+      'quantize',
+      classifier,
+      '--data',
+      images(),
+      ...paddle,
+      '--bias-correction',
+      'off',
+      '-o',
+      join(folder, 'classifier.uncorrected.onnx'),
+      '--json',
+    ]);
+    expect(untouched.code, untouched.stderr).toBe(0);
+    const plain = JSON.parse(untouched.stdout);
+    expect(plain.biasCorrection).toBeUndefined();
+    expect(plain.statistics['quantize-static.biasesCorrected']).toBe(0);
+    const wrong = await whittle(['quantize', classifier, '--bias-correction', 'sometimes', '-o', 'never.onnx']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--bias-correction/);
   });
 
   it('names both ways out when static mode has neither data nor table', async () => {

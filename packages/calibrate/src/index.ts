@@ -70,8 +70,10 @@ export {
   ChannelMeanAccumulator,
   type ChannelMeans,
   type ChannelMeanTarget,
+  type ChannelMeanRecorder,
   channelMeanTargets,
   measureChannelMeans,
+  recordChannelMeans,
   withChannelMeans,
 } from './channel-means.js';
 export { type BranchName, hoistBranches, hoistTakenBranches, mainGraphIfs } from './branches.js';

@@ -19,6 +19,11 @@ export {
   quantizeValue,
   roundHalfToEven,
 } from './quantization-parameters.js';
+export {
+  correctBiasesOnData,
+  type MeasuredBiasCorrectionOptions,
+  type MeasuredBiasCorrectionResult,
+} from './measured-bias-correction.js';
 export { quantizeDynamic } from './quantize-dynamic.js';
 export {
   DEFAULT_STATIC_OP_TYPES,

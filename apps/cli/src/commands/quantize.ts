@@ -9,8 +9,10 @@ import {
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
+import type { CalibrationDataset } from '@whittle/calibrate';
 import type { Model } from '@whittle/ir';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
+import { correctBiasesOnData, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { PipelineStep } from '@whittle/spec';
 import type { Command } from 'commander';
@@ -25,6 +27,11 @@ import { addImageOptions, imageOptions } from './calibrate.js';
 
 const MODES = ['static', 'dynamic', 'fp16', 'bf16', 'weight-only'] as const;
 type Mode = (typeof MODES)[number];
+/**
+ * measured: the weights' share of the drift of channel means from the calibration's channel means, then the rest
+ * measured on the data (correctBiasesOnData; needs --data); weights: the first only; off: neither.
+ */
+const BIAS_CORRECTIONS = ['measured', 'weights', 'off'] as const;
 
 interface QuantizeCommandOptions {
   output: string;
@@ -40,6 +47,7 @@ interface QuantizeCommandOptions {
   activationType?: string;
   exclude: string[];
   blockSize: string;
+  biasCorrection: string;
   report?: string;
   json?: boolean;
   debug?: boolean;
@@ -58,7 +66,8 @@ export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table
     case 'static': {
       const weightType = oneOf('--weight-type', options.weightType, ['int8', 'uint8'] as const);
       const activationType = oneOf('--activation-type', options.activationType, ['uint8', 'int8', 'int16'] as const);
-      const steps: PipelineStep[] = [
+      // Lowering to QOperator form comes after measured bias correction, which reads the QDQ form: see the action.
+      return [
         [
           'quantize-static',
           {
@@ -66,12 +75,11 @@ export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table
             ...(weightType ? { weightType } : {}),
             ...(activationType ? { activationType } : {}),
             ...(perChannel === undefined ? {} : { perChannel }),
+            ...(options.biasCorrection === 'off' ? { biasCorrection: false } : {}),
             ...exclude,
           },
         ],
       ];
-      if (options.format === 'qoperator') steps.push('lower-qoperator');
-      return steps;
     }
     case 'dynamic': {
       const weightType = oneOf('--weight-type', options.weightType, ['int8', 'uint8'] as const);
@@ -106,7 +114,13 @@ export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table
   }
 }
 
-async function calibrationTableFor(model: Model, modelPath: string, options: QuantizeCommandOptions, io: CliIo) {
+/** The calibration table, and the data it was made from when --data was given. */
+async function calibrationTableFor(
+  model: Model,
+  modelPath: string,
+  options: QuantizeCommandOptions,
+  io: CliIo,
+): Promise<{ table: CalibrationTable; dataset?: CalibrationDataset }> {
   if (options.calibrationTable) {
     const file = resolve(io.cwd, options.calibrationTable);
     let text: string;
@@ -115,7 +129,7 @@ async function calibrationTableFor(model: Model, modelPath: string, options: Qua
     } catch {
       throw usageError(`cannot read the calibration table '${options.calibrationTable}'`);
     }
-    return parseCalibrationTable(text, { model });
+    return { table: await parseCalibrationTable(text, { model }) };
   }
   if (!options.data) {
     throw usageError(
@@ -140,16 +154,47 @@ async function calibrationTableFor(model: Model, modelPath: string, options: Qua
     onProgress: ({ done, total }) => progress.update(done, total),
   });
   progress.finish(`calibrated ${Object.keys(table.tensors).length} tensors on ${table.samples} samples`);
-  return table;
+  return { table, dataset };
+}
+
+/** Measured bias correction of a quantize-static result, with a progress bar. */
+async function correctBiases(
+  reference: Model,
+  quantized: Model,
+  dataset: CalibrationDataset,
+  io: CliIo,
+): Promise<MeasuredBiasCorrectionResult> {
+  const progress = new ProgressBar('correct biases', 'passes', {
+    write: io.stderr,
+    interactive: io.interactive ?? false,
+  });
+  const result = await correctBiasesOnData(reference, quantized, dataset, {
+    executors: ortExecutorFactory,
+    onProgress: (done, total) => progress.update(done, total),
+  });
+  progress.finish(
+    `corrected the biases of ${result.corrected} of ${result.layers} layers on ${result.samples} samples: output SQNR ` +
+      `${result.fidelityBefore.toFixed(1)} → ${result.fidelityAfter.toFixed(1)} dB on them`,
+  );
+  return result;
 }
 
 function markdownReport(report: Record<string, unknown>, rows: string[][]): string {
+  const correction = report.biasCorrection as MeasuredBiasCorrectionResult | undefined;
   const table = (cells: string[][]) => cells.map((row) => `| ${row.join(' | ')} |`).join('\n');
   return [
     `# whittle quantize: ${report.input}`,
     '',
     `Mode **${report.mode}**, written to \`${report.output}\`.`,
     '',
+    ...(correction
+      ? [
+          `Bias correction measured on ${correction.samples} calibration samples: ${correction.corrected} of ` +
+            `${correction.layers} layers corrected, output SQNR on those samples ${correction.fidelityBefore.toFixed(1)} → ` +
+            `${correction.fidelityAfter.toFixed(1)} dB (held-out data: \`whittle compare\`).`,
+          '',
+        ]
+      : []),
     table([['', 'before', 'after', 'ratio'], ['---', '---', '---', '---'], ...rows]),
     '',
   ].join('\n');
@@ -180,12 +225,18 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       [],
     )
     .option('--block-size <size>', 'weight-only: elements per quantization block', '32')
+    .option(
+      '--bias-correction <mode>',
+      'static: measured (the drift of channel means, measured on --data) | weights (weight rounding only) | off',
+      'measured',
+    )
     .option('--report <file>', 'also write a report (.json or .md)')
     .option('--debug', 'run the IR verifier after every pass')
     .option('--json', 'print the report as JSON');
   addImageOptions(command).action(async (modelPath: string, options: QuantizeCommandOptions) => {
     const mode = oneOf('--mode', options.mode, MODES)!;
     oneOf('--format', options.format, ['qdq', 'qoperator'] as const);
+    oneOf('--bias-correction', options.biasCorrection, BIAS_CORRECTIONS);
     if (options.perChannel && options.perTensor) throw usageError('--per-channel and --per-tensor exclude each other');
     if (options.report && !['.json', '.md'].includes(extname(options.report))) {
       throw usageError('--report writes a .json or a .md file');
@@ -194,14 +245,26 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const loaded = readModel(input);
     const nodesBefore = nodeCount(loaded.model);
     const operatorsBefore = operatorCounts(loaded.model);
-    const table = mode === 'static' ? await calibrationTableFor(loaded.model, modelPath, options, io) : undefined;
-    const steps = quantizeSteps(mode, options, table);
+    const calibration = mode === 'static' ? await calibrationTableFor(loaded.model, modelPath, options, io) : undefined;
+    // The float model, for measuring the quantized one against (the pipeline changes `loaded.model` in place).
+    const reference =
+      calibration?.dataset && options.biasCorrection === 'measured' ? readModel(input).model : undefined;
     const registry = await createRegistry([]);
-    const pipeline = Pipeline.fromSteps(steps, registry);
-    const result = await runPipeline(registry, loaded.model, pipeline, options.debug);
+    const run = (model: Model, steps: PipelineStep[]) =>
+      runPipeline(registry, model, Pipeline.fromSteps(steps, registry), options.debug);
+    const results = [await run(loaded.model, quantizeSteps(mode, options, calibration?.table))];
+    let biasCorrection: MeasuredBiasCorrectionResult | undefined;
+    if (reference && calibration?.dataset) {
+      biasCorrection = await correctBiases(reference, results[0]!.model, calibration.dataset, io);
+    }
+    if (mode === 'static' && options.format === 'qoperator') {
+      results.push(await run(results[0]!.model, ['lower-qoperator']));
+    }
+    const result = results.at(-1)!;
     const written = writeModel(result.model, output);
     const bytesAfter = written.modelBytes + written.externalBytes;
-    const statistics = statisticsByPass(result);
+    const statistics: Record<string, number> = Object.assign({}, ...results.map((each) => statisticsByPass(each)));
+    const milliseconds = results.reduce((sum, each) => sum + each.milliseconds, 0);
     const report = {
       input: modelPath,
       output: options.output,
@@ -210,8 +273,9 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       nodes: { before: nodesBefore, after: nodeCount(result.model) },
       operators: { before: operatorsBefore, after: operatorCounts(result.model) },
       statistics,
-      milliseconds: result.milliseconds,
-      diagnostics: [...loaded.diagnostics, ...result.diagnostics],
+      ...(biasCorrection ? { biasCorrection } : {}),
+      milliseconds,
+      diagnostics: [...loaded.diagnostics, ...results.flatMap((each) => each.diagnostics)],
     };
     const rows = [
       ['file size', formatBytes(loaded.fileSize), formatBytes(bytesAfter), `${report.bytes.ratio.toFixed(2)}x`],
@@ -239,7 +303,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
               .filter(([, value]) => value !== 0)
               .map(([key, value]) => [`  ${key}`, formatCount(value)]),
           ),
-          `wrote ${options.output} (${mode}) in ${formatMilliseconds(result.milliseconds)}`,
+          `wrote ${options.output} (${mode}) in ${formatMilliseconds(milliseconds)}`,
         ]
           .filter(Boolean)
           .join('\n')}\n`,
