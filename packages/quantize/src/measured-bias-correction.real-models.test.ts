@@ -57,6 +57,24 @@ describe('correctBiasesOnData on ocr-det', () => {
     expect(Buffer.from(encodeModel(reference)).equals(Buffer.from(referenceBytes))).toBe(true);
   });
 
+  it('uses no more samples than the float outputs kept for scoring fit in', async () => {
+    const { model: reference } = readModel(realModel('ocr-det').path);
+    const pages = openDataset(textImageFolder('detector', 'calibration', 3), reference, { image: detectorImages });
+    const table = await calibrate(reference, pages, {
+      executors: ortExecutorFactory,
+      method: { method: 'minmax', symmetric: false, bits: 8 },
+      channelMeans: true,
+    });
+    const quantized = copyModel(reference);
+    await runStatic(quantized, { calibrationTable: { tensors: table.tensors } });
+    // One output of 1x1x320x320 floats per page: 400 KiB.
+    const result = await correctBiasesOnData(reference, quantized, pages, {
+      executors: ortExecutorFactory,
+      outputBudgetBytes: 2.5 * 320 * 320 * 4,
+    });
+    expect(result.samples).toBe(2);
+  });
+
   it('a dataset with no samples is a coded error, and the model is left as it was', async () => {
     const { model: reference } = readModel(realModel('ocr-det').path);
     const quantized = copyModel(reference);
