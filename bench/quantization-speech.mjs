@@ -1,25 +1,28 @@
 // Quantization results on the real speech models and held-out real speech: for every mode, the size ratio, output
 // SQNR and cosine against the float model, the latency ratio measured in the same run, and a task-level agreement
 // (speech decisions of the voice detector, wake-word decisions of the openWakeWord heads, directly or downstream of
-// the feature models). pnpm bench runs it; it prints a Markdown table. Calibration (percentile, as
-// `whittle quantize --data` does) uses the 'calibration' split of espeak-ng speech and noise clips, evaluation the
-// 'evaluation' split. `--samples N`: clips per split (default 22, all of them; speech and noise in proportion).
+// the feature models). pnpm bench runs it; it prints a Markdown table. Calibration (percentile, with channel means,
+// as `whittle quantize --data` does) uses the 'calibration' split of espeak-ng speech and noise clips, evaluation the
+// 'evaluation' split. The static modes are followed by measured bias correction on the calibration samples, as
+// `whittle quantize --data` does, except in the row that shows the weights' bias correction alone.
+// `--samples N`: clips per split (default 22, all of them; speech and noise in proportion).
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
 const { measuredCells } = await import('./lib/quantization-cells.mjs');
+const { correctionNote, quantizeCopy, staticModes } = await import('./lib/static-quantization.mjs');
 const fixtures = await load('packages/test-fixtures/dist/index.js');
 const { realModel, speechClips, vadWindows, wakeWordAudio, melFeatures, embeddingWindows, classifierWindows } =
   fixtures;
 const { decisionAgreement, VAD_STATE_SHAPE } = fixtures;
 const { readModel } = await load('packages/onnx/dist/node.js');
-const { encodeModel, decodeModel } = await load('packages/onnx/dist/index.js');
+const { encodeModel } = await load('packages/onnx/dist/index.js');
 const { ortExecutorFactory } = await load('packages/runtime-ort/dist/index.js');
 const { calibrate, datasetFromSamples } = await load('packages/calibrate/dist/index.js');
 const { compareModels } = await load('packages/evaluate/dist/index.js');
-const { PassManager, PassRegistry } = await load('packages/core/dist/index.js');
+const { PassRegistry } = await load('packages/core/dist/index.js');
 const { quantizePlugin } = await load('packages/quantize/dist/index.js');
 const { transformsPlugin } = await load('packages/transforms/dist/index.js');
 
@@ -267,7 +270,6 @@ const models = [
 // ---- quantize, compare, check the task ------------------------------------------------------------------------
 
 const registry = new PassRegistry().register(transformsPlugin).register(quantizePlugin);
-const copy = (model) => decodeModel(encodeModel(model)).model;
 /** Every op type each pass can quantize: the defaults leave Conv-only (Silero, embedding) and Gemm-only models as they are. */
 const DYNAMIC = { opTypes: ['MatMul', 'Gemm', 'Conv'] };
 const WEIGHTS = { opTypes: ['MatMul', 'Gemm', 'Gather'] };
@@ -325,8 +327,10 @@ for (const entry of models) {
     const calibrationStarted = performance.now();
     table = await calibrate(reference, calibrationSet, {
       executors: ortExecutorFactory,
-      // The same default as `whittle quantize --data`: the 99.999th percentile.
+      // The same defaults as `whittle quantize --data`: the 99.999th percentile, and the channel means bias
+      // correction reads, recorded in the same session.
       method: { method: 'percentile', symmetric: false, bits: 8 },
+      channelMeans: true,
     });
     notes.push(
       `${entry.id}: calibrated ${Object.keys(table.tensors).length} tensors in ${((performance.now() - calibrationStarted) / 1000).toFixed(1)} s`,
@@ -335,15 +339,13 @@ for (const entry of models) {
     tableError = error;
   }
   const modes = {
-    'static int8 (QDQ, per-channel)': table && [['quantize-static', { calibrationTable: table }]],
-    'static int8, per-tensor weights': table && [['quantize-static', { calibrationTable: table, perChannel: false }]],
-    ...entry.extraModes?.(table),
-    'dynamic (MatMul, Gemm, Conv)': [['quantize-dynamic', DYNAMIC]],
-    fp16: [['convert-float16', { type: 'float16' }]],
-    'weight-only int4 (MatMul, Gemm, Gather)': [['quantize-weights', WEIGHTS]],
+    ...staticModes(table, 'static int8 (QDQ, per-channel)'),
+    'dynamic (MatMul, Gemm, Conv)': { steps: [['quantize-dynamic', DYNAMIC]] },
+    fp16: { steps: [['convert-float16', { type: 'float16' }]] },
+    'weight-only int4 (MatMul, Gemm, Gather)': { steps: [['quantize-weights', WEIGHTS]] },
   };
   const referenceBytes = encodeModel(reference).byteLength;
-  for (const [mode, steps] of Object.entries(modes)) {
+  for (const [mode, { steps, measured }] of Object.entries(modes)) {
     const failed = (stage, error) =>
       rows.push([
         entry.id,
@@ -354,15 +356,18 @@ for (const entry of models) {
         '-',
         `**${stage} failed**: ${error.code ? `[${error.code}] ` : ''}${String(error.message).split('\n')[0].slice(0, 160)}`,
       ]);
-    if (!steps) {
+    // The static modes (the only ones with `measured` set) need the table.
+    if (measured !== undefined && !table) {
       failed('calibration', tableError);
       continue;
     }
     let result;
     try {
-      result = await new PassManager(registry).run(copy(reference), steps);
+      const quantized = await quantizeCopy(registry, reference, steps, measured && calibrationSet);
+      result = quantized.result;
+      if (quantized.correction) notes.push(`${entry.id} / ${mode}: ${correctionNote(quantized.correction)}`);
     } catch (error) {
-      failed('quantization', error);
+      failed(error.stage ?? 'quantization', error);
       continue;
     }
     const candidate = result.model;
@@ -407,7 +412,7 @@ for (const executor of Object.values(floatExecutors)) await executor.dispose();
 
 const counts = { speech: evaluation.clips.filter((clip) => clip.speech).length };
 console.log(
-  `\nQuantization of the speech models on held-out real data (${evaluation.clips.length} evaluation clips: ${counts.speech} espeak-ng sentences, ${evaluation.clips.length - counts.speech} silence/noise; calibration on ${calibration.clips.length} other clips). SQNR and cosine of the first output (VAD: the speech probability); latency = median of 20 alternating runs on the first sample, candidate/float. Decisions: score > 0.5.`,
+  `\nQuantization of the speech models on held-out real data (${evaluation.clips.length} evaluation clips: ${counts.speech} espeak-ng sentences, ${evaluation.clips.length - counts.speech} silence/noise; calibration on ${calibration.clips.length} other clips). SQNR and cosine of the first output (VAD: the speech probability); latency = median of 20 alternating runs on the first sample, candidate/float. Decisions: score > 0.5. Static rows: measured bias correction on the calibration samples, except "weight bias correction only".`,
 );
 console.log('| model | mode | size ratio | SQNR dB | cosine | latency ratio | task agreement with float |');
 console.log('|---|---|---|---|---|---|---|');
