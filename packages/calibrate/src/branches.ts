@@ -7,7 +7,8 @@
  */
 import { type Model, Node, Value } from '@whittle/ir';
 import type { ExecutorFactory, ExecutorTensor } from '@whittle/spec';
-import type { Sample } from './dataset.js';
+import { decodeModel, encodeModel } from '@whittle/onnx';
+import { type CalibrationDataset, firstSample, type Sample } from './dataset.js';
 
 export type BranchName = 'then_branch' | 'else_branch';
 
@@ -107,4 +108,20 @@ export async function hoistTakenBranches(
     moved += hoistBranches(model, taken);
   }
   return moved;
+}
+
+/**
+ * `model` itself when it has no main-graph If; else a copy with the branches the dataset's first sample takes
+ * hoisted into the main graph (see `hoistTakenBranches`), so that the tensors inside them can be captured under
+ * their own names.
+ */
+export async function withTakenBranches(
+  model: Model,
+  dataset: CalibrationDataset,
+  executors: ExecutorFactory<Model>,
+): Promise<Model> {
+  if (mainGraphIfs(model).length === 0) return model;
+  const copy = decodeModel(encodeModel(model)).model;
+  await hoistTakenBranches(copy, await firstSample(dataset), executors);
+  return copy;
 }

@@ -1,8 +1,7 @@
 import { DataType, type Model, type Value } from '@whittle/ir';
-import { decodeModel, encodeModel } from '@whittle/onnx';
 import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
-import { hoistTakenBranches, mainGraphIfs } from './branches.js';
+import { withTakenBranches } from './branches.js';
 import {
   type ChannelMeanRecorder,
   type ChannelMeanTarget,
@@ -10,7 +9,7 @@ import {
   recordChannelMeans,
   withChannelMeans,
 } from './channel-means.js';
-import { type CalibrationDataset, limitDataset, type Sample } from './dataset.js';
+import { type CalibrationDataset, firstSample, limitDataset, type Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
 import {
   addStatisticsOutputs,
@@ -130,21 +129,6 @@ async function tableFrom(
     histograms,
   });
   return means ? withChannelMeans(table, means.means()) : table;
-}
-
-/**
- * The model to run: `model` itself, or, when it has main-graph Ifs, a copy with the branch the first sample takes
- * hoisted into the main graph, so that the tensors inside it can be captured (see `hoistTakenBranches`).
- */
-async function withTakenBranches(
-  model: Model,
-  dataset: CalibrationDataset,
-  executors: ExecutorFactory<Model>,
-): Promise<Model> {
-  if (mainGraphIfs(model).length === 0) return model;
-  const copy = decodeModel(encodeModel(model)).model;
-  await hoistTakenBranches(copy, await firstSample(dataset), executors);
-  return copy;
 }
 
 /** A session on the model with channel-mean outputs for `targets`; the model is restored once it exists. */
@@ -310,9 +294,4 @@ async function calibrateByReduction(
   }
   recorder.finish(samples);
   return tableFrom(model, options, samples, recorder.observers, false, means);
-}
-
-async function firstSample(dataset: CalibrationDataset): Promise<Sample> {
-  for await (const sample of dataset.samples()) return sample;
-  throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
 }

@@ -269,3 +269,9 @@ export function limitDataset(dataset: CalibrationDataset, limit: number): Calibr
     },
   };
 }
+
+/** The first sample of a dataset; DATASET_EMPTY when it has none. */
+export async function firstSample(dataset: CalibrationDataset): Promise<Sample> {
+  for await (const sample of dataset.samples()) return sample;
+  throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
+}

@@ -76,4 +76,10 @@ export {
   recordChannelMeans,
   withChannelMeans,
 } from './channel-means.js';
-export { type BranchName, hoistBranches, hoistTakenBranches, mainGraphIfs } from './branches.js';
+export {
+  type BranchName,
+  hoistBranches,
+  hoistTakenBranches,
+  mainGraphIfs,
+  withTakenBranches,
+} from './branches.js';

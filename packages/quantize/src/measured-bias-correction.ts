@@ -11,7 +11,13 @@
  * are corrected together. A level whose corrections lower the output fidelity on the same data is undone; the
  * recognizer, whose early layers' offsets are compensated further on, needs that.
  */
-import { type CalibrationDataset, type ChannelMeanTarget, limitDataset, recordChannelMeans } from '@whittle/calibrate';
+import {
+  type CalibrationDataset,
+  type ChannelMeanTarget,
+  limitDataset,
+  recordChannelMeans,
+  withTakenBranches,
+} from '@whittle/calibrate';
 import { ErrorAccumulator } from '@whittle/evaluate';
 import { DataType, type Model, type Node, Tensor, type Value } from '@whittle/ir';
 import type { ExecutorFactory, ExecutorTensor } from '@whittle/spec';
@@ -66,6 +72,18 @@ function writeBack(bias: CorrectableBias): void {
     tensor.dims,
     Int32Array.from(bias.integers),
   );
+}
+
+/** Give each bias constant of `model` named like a corrected one the corrected values (names unique in it only). */
+function copyBiasesBack(biases: readonly CorrectableBias[], model: Model): void {
+  const byName = new Map<string, Value[]>();
+  for (const graph of model.graphs()) {
+    for (const value of graph.initializers) byName.set(value.name, [...(byName.get(value.name) ?? []), value]);
+  }
+  for (const bias of biases) {
+    const found = byName.get(bias.constant.name);
+    if (found?.length === 1) found[0]!.initializer = bias.constant.initializer;
+  }
 }
 
 const FIDELITY_CEILING = 100;
@@ -177,14 +195,18 @@ export async function correctBiasesOnData(
 ): Promise<MeasuredBiasCorrectionResult> {
   let data = options.samples === undefined ? dataset : limitDataset(dataset, options.samples);
   const budget = options.outputBudgetBytes ?? 2 ** 28;
+  // Layers inside If branches (Silero VAD's Convs) are measured on copies with the taken branches hoisted into the
+  // main graph, as calibration does; the corrected biases go back to `quantized` by name at the end.
+  const floatModel = await withTakenBranches(reference, data, options.executors);
+  const working = await withTakenBranches(quantized, data, options.executors);
   const referenceValues = new Map<string, Value>();
-  for (const node of reference.graph.nodes) {
+  for (const node of floatModel.graph.nodes) {
     for (const output of node.outputs) if (output) referenceValues.set(output.name, output);
   }
-  const biases = quantized.graph.nodes
+  const biases = working.graph.nodes
     .map((node) => correctableBias(node, referenceValues))
     .filter((bias): bias is CorrectableBias => bias !== undefined);
-  const levels = levelsOf(quantized, biases);
+  const levels = levelsOf(working, biases);
   const settings = options.threads ? { threads: options.threads } : {};
   const total = levels.length + 2;
   let runsDone = 0;
@@ -224,10 +246,10 @@ export async function correctBiasesOnData(
 
   // The float model's means and outputs, once.
   const expected: Record<string, ExecutorTensor>[] = [];
-  const outputNames = reference.graph.outputs.map((value) => value.name);
+  const outputNames = floatModel.graph.outputs.map((value) => value.name);
   const referenceTargets = biases.map(({ target }) => ({ ...target, value: referenceValues.get(target.value.name)! }));
   let keptBytes = 0;
-  const floatPass = await pass(reference, referenceTargets, (outputs) => {
+  const floatPass = await pass(floatModel, referenceTargets, (outputs) => {
     const kept = outputNames
       .filter((name) => isFloatTensor(outputs[name]))
       .map((name) => [name, outputs[name]!] as const);
@@ -244,7 +266,7 @@ export async function correctBiasesOnData(
   /** A pass of the quantized model: the means of `targets` and the mean fidelity of its outputs. */
   const measure = async (targets: readonly ChannelMeanTarget[]) => {
     const fidelity = new OutputFidelity();
-    const { means } = await pass(quantized, targets, (outputs, index) => {
+    const { means } = await pass(working, targets, (outputs, index) => {
       fidelity.add(expected[index]!, outputs);
       return true;
     });
@@ -298,6 +320,7 @@ export async function correctBiasesOnData(
       corrected++;
     }
   }
+  if (working !== quantized) copyBiasesBack(biases, quantized);
   // Undoing a level returns to the state the best score was measured on, so `best` is the final state's score.
   return {
     layers: biases.length,
