@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import { realModel, textImages } from '@whittle/test-fixtures';
+import { realModel, textImageFolder, textImages } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
@@ -121,6 +121,29 @@ describe('whittle quantize', () => {
     const wrong = await whittle(['quantize', classifier, '--bias-correction', 'sometimes', '-o', 'never.onnx']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/--bias-correction/);
+  });
+
+  it('warns when the outputs stay below the fidelity goal after bias correction, and says where to look', async () => {
+    const pages = textImageFolder('detector', 'calibration', 3);
+    const { code, stdout, stderr } = await whittle([
+      'quantize',
+      realModel('ocr-det').path,
+      '--data',
+      pages,
+      ...paddle,
+      '-o',
+      join(folder, 'detector.int8.onnx'),
+      '--json',
+    ]);
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.biasCorrection.fidelityAfter).toBeLessThan(25);
+    const warning = report.diagnostics.find(
+      (diagnostic: { code: string }) => diagnostic.code === 'QUANTIZE_LOW_FIDELITY',
+    );
+    expect(warning.severity).toBe('warning');
+    expect(warning.message).toMatch(/on the 3 calibration samples is [\d.]+ dB \(goal 25 dB\)/);
+    expect(warning.message).toMatch(/whittle compare --per-layer/);
   });
 
   it('names both ways out when static mode has neither data nor table', async () => {

@@ -14,7 +14,7 @@ import type { Model } from '@whittle/ir';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
 import { correctBiasesOnData, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import type { PipelineStep } from '@whittle/spec';
+import type { Diagnostic, PipelineStep } from '@whittle/spec';
 import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput, integerOption, oneOf } from '../cli-options.js';
@@ -32,6 +32,21 @@ type Mode = (typeof MODES)[number];
  * measured on the data (correctBiasesOnData; needs --data); weights: the first only; off: neither.
  */
 const BIAS_CORRECTIONS = ['measured', 'weights', 'off'] as const;
+/** Output SQNR (dB) below which a static model gets a warning: the goal Whittle's quantization benches check. */
+const FIDELITY_GOAL = 25;
+
+/** warning QUANTIZE_LOW_FIDELITY: the quantized model's outputs on the calibration samples are below the goal. */
+function fidelityWarning(correction: MeasuredBiasCorrectionResult): Diagnostic | undefined {
+  if (!(correction.fidelityAfter < FIDELITY_GOAL)) return undefined;
+  return {
+    code: 'QUANTIZE_LOW_FIDELITY',
+    severity: 'warning',
+    message:
+      `the output SQNR on the ${correction.samples} calibration samples is ${correction.fidelityAfter.toFixed(1)} dB ` +
+      `(goal ${FIDELITY_GOAL} dB): 'whittle compare --per-layer' shows where the error enters; --activation-type ` +
+      `int16, or --exclude for the layers that lose most, keeps precision there`,
+  };
+}
 
 interface QuantizeCommandOptions {
   output: string;
@@ -275,7 +290,11 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       statistics,
       ...(biasCorrection ? { biasCorrection } : {}),
       milliseconds,
-      diagnostics: [...loaded.diagnostics, ...results.flatMap((each) => each.diagnostics)],
+      diagnostics: [
+        ...loaded.diagnostics,
+        ...results.flatMap((each) => each.diagnostics),
+        ...(biasCorrection ? [fidelityWarning(biasCorrection)].filter((each) => each !== undefined) : []),
+      ],
     };
     const rows = [
       ['file size', formatBytes(loaded.fileSize), formatBytes(bytesAfter), `${report.bytes.ratio.toFixed(2)}x`],
