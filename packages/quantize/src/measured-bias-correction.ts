@@ -301,14 +301,14 @@ export async function correctBiasesOnData(
     lastLevel = [];
     for (const bias of level) {
       const name = bias.target.value.name;
-      const drift = means.get(name)?.values;
-      const wanted = referenceMeans.get(name)?.values;
-      if (!drift || !wanted || drift.length !== bias.integers.length) continue;
-      const steps = new Int32Array(drift.length);
+      const measured = means.get(name)?.values;
+      const float = referenceMeans.get(name)?.values;
+      if (!measured || !float || measured.length !== bias.integers.length) continue;
+      const steps = new Int32Array(measured.length);
       for (let channel = 0; channel < steps.length; channel++) {
         const scale = bias.scales.length === 1 ? bias.scales[0]! : bias.scales[channel]!;
         if (!(scale > 0)) continue;
-        const step = Math.round((wanted[channel]! - drift[channel]!) / scale);
+        const step = Math.round((float[channel]! - measured[channel]!) / scale);
         const next = bias.integers[channel]! + step;
         // int32 limits: a step that would overflow is not taken.
         if (next > 2147483647 || next < -2147483648) continue;
