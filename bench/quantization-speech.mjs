@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
-const { measuredCells } = await import('./lib/quantization-cells.mjs');
+const { failedRow, measuredCells } = await import('./lib/quantization-cells.mjs');
 const { correctionNote, quantizeCopy, staticModes } = await import('./lib/static-quantization.mjs');
 const fixtures = await load('packages/test-fixtures/dist/index.js');
 const { realModel, speechClips, vadWindows, wakeWordAudio, melFeatures, embeddingWindows, classifierWindows } =
@@ -346,16 +346,7 @@ for (const entry of models) {
   };
   const referenceBytes = encodeModel(reference).byteLength;
   for (const [mode, { steps, measured }] of Object.entries(modes)) {
-    const failed = (stage, error) =>
-      rows.push([
-        entry.id,
-        mode,
-        '-',
-        '-',
-        '-',
-        '-',
-        `**${stage} failed**: ${error.code ? `[${error.code}] ` : ''}${String(error.message).split('\n')[0].slice(0, 160)}`,
-      ]);
+    const failed = (stage, error) => rows.push(failedRow(entry.id, mode, stage, error));
     // The static modes (the only ones with `measured` set) need the table.
     if (measured !== undefined && !table) {
       failed('calibration', tableError);

@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
-const { measuredCells } = await import('./lib/quantization-cells.mjs');
+const { failedRow, measuredCells } = await import('./lib/quantization-cells.mjs');
 const { correctionNote, quantizeCopy, staticModes } = await import('./lib/static-quantization.mjs');
 const { realModel, textImages, classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } = await load(
   'packages/test-fixtures/dist/index.js',
@@ -115,16 +115,7 @@ for (const entry of models) {
         `${((100 * agreement) / compared).toFixed(0)}% ${entry.task}`,
       ]);
     } catch (error) {
-      const stage = error.stage ? `${error.stage} ` : '';
-      rows.push([
-        entry.id,
-        mode,
-        '-',
-        '-',
-        '-',
-        '-',
-        `${stage}failed: ${String(error.code ?? error.message).slice(0, 60)}`,
-      ]);
+      rows.push(failedRow(entry.id, mode, error.stage ?? 'quantization', error));
     }
   }
 }
