@@ -77,7 +77,24 @@ describe('whittle quantize', () => {
     const table = join(folder, 'classifier.table.json');
     expect((await whittle(['calibrate', classifier, '--data', images(), ...paddle, '-o', table])).code).toBe(0);
     const output = join(folder, 'classifier.table.int8.onnx');
-    expect((await whittle(['quantize', classifier, '--calibration-table', table, '-o', output])).code).toBe(0);
+    const fromTable = await whittle(['quantize', classifier, '--calibration-table', table, '-o', output, '--json']);
+    expect(fromTable.code).toBe(0);
+    expect(JSON.parse(fromTable.stdout).biasCorrection).toBeUndefined();
+    // With --data as well, the data serves the measured bias correction.
+    const both = await whittle([
+      'quantize',
+      classifier,
+      '--calibration-table',
+      table,
+      '--data',
+      images(),
+      ...paddle,
+      '-o',
+      output,
+      '--json',
+    ]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout).biasCorrection.samples).toBe(4);
     const other = realModel('oww-hey-jarvis').path;
     const mismatch = await whittle(['quantize', other, '--calibration-table', table, '-o', join(folder, 'never.onnx')]);
     expect(mismatch.code).toBe(1);
