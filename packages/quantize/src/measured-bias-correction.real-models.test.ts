@@ -3,7 +3,7 @@
  * pages it did not see. The detector is the model where the drift of channel means, not rounding noise, does the
  * damage (its squeeze-and-excitation blocks average whole feature maps).
  */
-import { calibrate, datasetFromSamples } from '@whittle/calibrate';
+import { type CalibrationDataset, calibrate, datasetFromSamples } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { compareModels } from '@whittle/evaluate';
 import type { Model } from '@whittle/ir';
@@ -23,6 +23,18 @@ async function outputSqnr(reference: Model, candidate: Model, dataset: Parameter
   return report.outputs[0]!.sqnr;
 }
 
+/** The detector calibrated on `pages` (percentile ranges, channel means) and quantized by quantize-static. */
+async function quantizedOn(reference: Model, pages: CalibrationDataset): Promise<Model> {
+  const table = await calibrate(reference, pages, {
+    executors: ortExecutorFactory,
+    method: { method: 'percentile', symmetric: false, bits: 8 },
+    channelMeans: true,
+  });
+  const quantized = copyModel(reference);
+  await runStatic(quantized, { calibrationTable: { tensors: table.tensors } });
+  return quantized;
+}
+
 describe('correctBiasesOnData on ocr-det', () => {
   it('removes the drift of channel means: better outputs on held-out pages, the float model untouched', async () => {
     const { model: reference } = readModel(realModel('ocr-det').path);
@@ -31,13 +43,7 @@ describe('correctBiasesOnData on ocr-det', () => {
       image: detectorImages,
     });
     const evaluation = openDataset(textImageFolder('detector', 'evaluation', 12), reference, { image: detectorImages });
-    const table = await calibrate(reference, calibration, {
-      executors: ortExecutorFactory,
-      method: { method: 'percentile', symmetric: false, bits: 8 },
-      channelMeans: true,
-    });
-    const quantized = copyModel(reference);
-    await runStatic(quantized, { calibrationTable: { tensors: table.tensors } });
+    const quantized = await quantizedOn(reference, calibration);
     const before = await outputSqnr(reference, quantized, evaluation);
 
     const result = await correctBiasesOnData(reference, quantized, calibration, { executors: ortExecutorFactory });
@@ -60,13 +66,7 @@ describe('correctBiasesOnData on ocr-det', () => {
   it('uses no more samples than the float outputs kept for scoring fit in', async () => {
     const { model: reference } = readModel(realModel('ocr-det').path);
     const pages = openDataset(textImageFolder('detector', 'calibration', 3), reference, { image: detectorImages });
-    const table = await calibrate(reference, pages, {
-      executors: ortExecutorFactory,
-      method: { method: 'minmax', symmetric: false, bits: 8 },
-      channelMeans: true,
-    });
-    const quantized = copyModel(reference);
-    await runStatic(quantized, { calibrationTable: { tensors: table.tensors } });
+    const quantized = await quantizedOn(reference, pages);
     // One output of 1x1x320x320 floats per page: 400 KiB.
     const result = await correctBiasesOnData(reference, quantized, pages, {
       executors: ortExecutorFactory,
