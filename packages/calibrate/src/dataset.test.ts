@@ -10,6 +10,7 @@ import {
   datasetFromSamples,
   limitDataset,
   modelInputs,
+  spreadDataset,
   type Sample,
 } from './dataset.js';
 import { caught, collectSamples, float32Tensor } from './test-support.js';
@@ -148,6 +149,20 @@ describe('datasetFromSamples', () => {
     expect(limited.size).toBe(2);
     expect(await collectSamples(limited)).toHaveLength(2);
     expect(await collectSamples(limitDataset(dataset, 0))).toHaveLength(0);
+    // Spread: every k-th sample when the size is known, the first ones when it is not.
+    const many = datasetFromSamples(Array.from({ length: 10 }, (_, index) => ({ index: float32Tensor([1], index) })));
+    const spread = spreadDataset(many, 4);
+    expect(spread.size).toBe(4);
+    expect((await collectSamples(spread)).map((sample) => (sample.index!.data as Float32Array)[0])).toEqual([
+      0, 3, 6, 9,
+    ]);
+    expect(await collectSamples(spreadDataset(many, 20))).toHaveLength(10);
+    const unsized = datasetFromSamples(async function* () {
+      yield* Array.from({ length: 5 }, (_, index) => ({ index: float32Tensor([1], index) }));
+    });
+    expect(
+      (await collectSamples(spreadDataset(unsized, 2))).map((sample) => (sample.index!.data as Float32Array)[0]),
+    ).toEqual([0, 1]);
     const checked = checkedDataset(dataset, [{ name: 'x', type: 'float32', dims: [1] }]);
     await expect(collectSamples(checked)).rejects.toMatchObject({
       code: 'DATASET_SHAPE_MISMATCH',

@@ -270,6 +270,27 @@ export function limitDataset(dataset: CalibrationDataset, limit: number): Calibr
   };
 }
 
+/**
+ * At most `limit` samples spread evenly over a dataset of known size (every k-th, from the first); the first `limit`
+ * when its size is unknown. For work that needs a subset representative of all the data, such as streamed windows
+ * whose first hundred come from one recording.
+ */
+export function spreadDataset(dataset: CalibrationDataset, limit: number): CalibrationDataset {
+  if (dataset.size === undefined || dataset.size <= limit) return limitDataset(dataset, limit);
+  const stride = Math.ceil(dataset.size / limit);
+  const size = Math.ceil(dataset.size / stride);
+  return {
+    description: `${dataset.description} (every ${stride})`,
+    size,
+    async *samples() {
+      let index = 0;
+      for await (const sample of dataset.samples()) {
+        if (index++ % stride === 0) yield sample;
+      }
+    },
+  };
+}
+
 /** The first sample of a dataset; DATASET_EMPTY when it has none. */
 export async function firstSample(dataset: CalibrationDataset): Promise<Sample> {
   for await (const sample of dataset.samples()) return sample;

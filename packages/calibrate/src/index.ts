@@ -9,6 +9,7 @@ export {
   formatTensor,
   limitDataset,
   modelInputs,
+  spreadDataset,
   type Sample,
   type SampleOrigin,
 } from './dataset.js';

@@ -16,6 +16,7 @@ import {
   type ChannelMeanTarget,
   limitDataset,
   recordChannelMeans,
+  spreadDataset,
   withTakenBranches,
 } from '@whittle/calibrate';
 import { ErrorAccumulator } from '@whittle/evaluate';
@@ -196,7 +197,8 @@ export async function correctBiasesOnData(
   dataset: CalibrationDataset,
   options: MeasuredBiasCorrectionOptions,
 ): Promise<MeasuredBiasCorrectionResult> {
-  let data = limitDataset(dataset, options.samples ?? 128);
+  // Spread over the data: the first 128 windows of streamed audio come from one or two recordings.
+  let data = spreadDataset(dataset, options.samples ?? 128);
   const budget = options.outputBudgetBytes ?? 2 ** 28;
   // Layers inside If branches (Silero VAD's Convs) are measured on copies with the taken branches hoisted into the
   // main graph, as calibration does; the corrected biases go back to `quantized` by name at the end.
