@@ -149,14 +149,16 @@ describe('datasetFromSamples', () => {
     expect(limited.size).toBe(2);
     expect(await collectSamples(limited)).toHaveLength(2);
     expect(await collectSamples(limitDataset(dataset, 0))).toHaveLength(0);
-    // Spread: every k-th sample when the size is known, the first ones when it is not.
+    // Spread: evenly when the size is known, the first ones when it is not.
     const many = datasetFromSamples(Array.from({ length: 10 }, (_, index) => ({ index: float32Tensor([1], index) })));
     const spread = spreadDataset(many, 4);
     expect(spread.size).toBe(4);
     expect((await collectSamples(spread)).map((sample) => (sample.index!.data as Float32Array)[0])).toEqual([
-      0, 3, 6, 9,
+      0, 2, 5, 7,
     ]);
     expect(await collectSamples(spreadDataset(many, 20))).toHaveLength(10);
+    expect(await collectSamples(spreadDataset(many, 0))).toHaveLength(0);
+    expect(() => spreadDataset(many, -1)).toThrow(RangeError);
     const unsized = datasetFromSamples(async function* () {
       yield* Array.from({ length: 5 }, (_, index) => ({ index: float32Tensor([1], index) }));
     });

@@ -271,21 +271,26 @@ export function limitDataset(dataset: CalibrationDataset, limit: number): Calibr
 }
 
 /**
- * At most `limit` samples spread evenly over a dataset of known size (every k-th, from the first); the first `limit`
- * when its size is unknown. For work that needs a subset representative of all the data, such as streamed windows
- * whose first hundred come from one recording.
+ * At most `limit` samples spread evenly over a dataset of known size (those at floor(k · size / limit)); the first
+ * `limit` when its size is unknown. For work that needs a subset representative of all the data, such as streamed
+ * windows whose first hundred come from one recording.
  */
 export function spreadDataset(dataset: CalibrationDataset, limit: number): CalibrationDataset {
   if (dataset.size === undefined || dataset.size <= limit) return limitDataset(dataset, limit);
-  const stride = Math.ceil(dataset.size / limit);
-  const size = Math.ceil(dataset.size / stride);
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number >= 0, got ${limit}`);
+  const size = dataset.size;
   return {
-    description: `${dataset.description} (every ${stride})`,
-    size,
+    description: `${dataset.description} (${limit} spread over ${size})`,
+    size: limit,
     async *samples() {
+      let chosen = 0;
       let index = 0;
       for await (const sample of dataset.samples()) {
-        if (index++ % stride === 0) yield sample;
+        if (chosen >= limit) return;
+        if (index++ === Math.floor((chosen * size) / limit)) {
+          chosen++;
+          yield sample;
+        }
       }
     },
   };

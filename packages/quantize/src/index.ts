@@ -21,6 +21,9 @@ export {
 } from './quantization-parameters.js';
 export {
   correctBiasesOnData,
+  FIDELITY_GOAL,
+  lowFidelityDiagnostic,
+  MeasuredBiasCorrectionCodes,
   type MeasuredBiasCorrectionOptions,
   type MeasuredBiasCorrectionResult,
 } from './measured-bias-correction.js';

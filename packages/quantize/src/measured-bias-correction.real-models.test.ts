@@ -12,7 +12,7 @@ import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import { realModel, textImageFolder } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
-import { correctBiasesOnData } from './measured-bias-correction.js';
+import { correctBiasesOnData, type MeasuredBiasCorrectionOptions } from './measured-bias-correction.js';
 import { copyModel, runStatic } from './test-support.js';
 
 /** PaddleOCR's preprocessing: pixels scaled to [-1, 1]; the detector reads 320x320 pages. */
@@ -63,26 +63,37 @@ describe('correctBiasesOnData on ocr-det', () => {
     expect(Buffer.from(encodeModel(reference)).equals(Buffer.from(referenceBytes))).toBe(true);
   });
 
-  it('uses no more samples than the float outputs kept for scoring fit in', async () => {
+  it('uses no more samples than fit in its memory budget, with their float outputs', async () => {
     const { model: reference } = readModel(realModel('ocr-det').path);
     const pages = openDataset(textImageFolder('detector', 'calibration', 3), reference, { image: detectorImages });
     const quantized = await quantizedOn(reference, pages);
-    // One output of 1x1x320x320 floats per page: 400 KiB.
+    // A page's input (3 channels) and output (1) of 320x320 floats: 1.6 MB. Two and a half pages' worth fits 2.
     const result = await correctBiasesOnData(reference, quantized, pages, {
       executors: ortExecutorFactory,
-      outputBudgetBytes: 2.5 * 320 * 320 * 4,
+      memoryBudgetBytes: 2.5 * 4 * 320 * 320 * 4,
     });
     expect(result.samples).toBe(2);
   });
 
-  it('a dataset with no samples is a coded error, and the model is left as it was', async () => {
+  it('bad input and a stop midway are coded errors, and leave the model as it was', async () => {
     const { model: reference } = readModel(realModel('ocr-det').path);
-    const quantized = copyModel(reference);
-    const bytes = encodeModel(quantized);
-    const empty = datasetFromSamples([], 'no pages');
+    const pages = openDataset(textImageFolder('detector', 'calibration', 2), reference, { image: detectorImages });
+    const quantized = await quantizedOn(reference, pages);
+    const bytes = Buffer.from(encodeModel(quantized));
+    const unchanged = () => expect(Buffer.from(encodeModel(quantized)).equals(bytes)).toBe(true);
+    const correct = (dataset: CalibrationDataset, options: Partial<MeasuredBiasCorrectionOptions> = {}) =>
+      correctBiasesOnData(reference, quantized, dataset, { executors: ortExecutorFactory, ...options });
+
+    await expect(correct(datasetFromSamples([], 'no pages'))).rejects.toMatchObject({ code: 'DATASET_EMPTY' });
+    unchanged();
+    await expect(correct(pages, { samples: 0 })).rejects.toMatchObject({
+      code: 'QUANTIZE_CORRECTION_INVALID_OPTIONS',
+    });
+    // Stopped after the float model's pass and three levels: the corrections made so far are taken back.
+    const stop = new AbortController();
     await expect(
-      correctBiasesOnData(reference, quantized, empty, { executors: ortExecutorFactory }),
-    ).rejects.toMatchObject({ code: 'DATASET_EMPTY' });
-    expect(Buffer.from(encodeModel(quantized)).equals(Buffer.from(bytes))).toBe(true);
+      correct(pages, { signal: stop.signal, onProgress: (done) => (done === 4 ? stop.abort() : undefined) }),
+    ).rejects.toMatchObject({ code: 'QUANTIZE_CORRECTION_ABORTED' });
+    unchanged();
   });
 });

@@ -13,48 +13,67 @@
  */
 import {
   type CalibrationDataset,
+  type ChannelMeans,
   type ChannelMeanTarget,
-  limitDataset,
   recordChannelMeans,
+  type Sample,
   spreadDataset,
   withTakenBranches,
 } from '@whittle/calibrate';
 import { ErrorAccumulator } from '@whittle/evaluate';
-import { DataType, type Model, type Node, Tensor, type Value } from '@whittle/ir';
-import type { ExecutorFactory, ExecutorTensor } from '@whittle/spec';
+import { DataType, type Model, type Node, outerValuesUsedBy, Tensor, type Value } from '@whittle/ir';
+import type { Diagnostic, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
 import { isDequantizeLinear } from './static-qat.js';
+
+/** Diagnostic and error codes of `correctBiasesOnData`. */
+export const MeasuredBiasCorrectionCodes = {
+  /** error: stopped by the caller's signal; the model is as it was. */
+  ABORTED: 'QUANTIZE_CORRECTION_ABORTED',
+  /** error: `samples` or `outputBudgetBytes` out of range. */
+  INVALID_OPTIONS: 'QUANTIZE_CORRECTION_INVALID_OPTIONS',
+  /** warning: after the correction, an output's SQNR on the samples is below the goal (see lowFidelityDiagnostic). */
+  LOW_FIDELITY: 'QUANTIZE_LOW_FIDELITY',
+} as const;
+
+/** The output SQNR (dB) Whittle's static quantization aims at; below it `lowFidelityDiagnostic` warns. */
+export const FIDELITY_GOAL = 25;
 
 export interface MeasuredBiasCorrectionOptions {
   executors: ExecutorFactory<Model>;
   /**
-   * Use at most this many samples (default 128): every level runs them all, and the means settle long before (50
-   * were enough on the OCR models).
+   * Use at most this many samples, spread over the data (default 128): every level runs them all. Few samples fit a
+   * handful of hard ones: with its first 32, the OCR classifier went from 28.8 to 16.6 dB held out; with 50, to
+   * 31.9 dB.
    */
   samples?: number;
   /**
-   * The float model's outputs are kept in memory to score each level: samples past this many bytes of them are not
-   * used (default 256 MiB). The more samples, the less the corrections fit the few hard ones: on the OCR classifier,
-   * 32 samples took the held-out output SQNR from 28.8 to 16.6 dB, 50 to 31.9 dB.
+   * The samples and the float model's outputs for them are kept in memory: fewer samples are used when they would
+   * take more than this many bytes (default 256 MiB).
    */
-  outputBudgetBytes?: number;
+  memoryBudgetBytes?: number;
   threads?: number;
   signal?: AbortSignal;
-  /** Runs done and to do (one pass over the samples per level, plus the float model's and a last one). */
+  /** Runs done and to do: one over the samples per level, the float model's, and a last one. */
   onProgress?: (done: number, total: number) => void;
 }
 
 export interface MeasuredBiasCorrectionResult {
   /** Conv and Gemm nodes with an int32 bias whose output the float model has too. */
   layers: number;
-  /** Layers whose correction was kept. */
+  /** Layers whose bias changed and kept the change. */
   corrected: number;
-  /** Layers whose correction was undone, because it lowered the output fidelity. */
+  /** Layers whose change was undone, because it lowered the output fidelity. */
   undone: number;
   samples: number;
-  /** Output SQNR on the samples (dB; the mean over float outputs, each at most 100), before and after. */
+  /**
+   * Output SQNR on the samples (dB) before and after: the mean over float outputs, each between -100 and 100. NaN
+   * when no float output could be compared; then nothing is changed.
+   */
   fidelityBefore: number;
   fidelityAfter: number;
+  /** After: the float output of lowest SQNR, and its SQNR. */
+  worstOutput?: { name: string; sqnr: number };
 }
 
 /** A bias the correction can change: a Conv or Gemm reading DequantizeLinear(int32 constant, scale). */
@@ -78,16 +97,13 @@ function writeBack(bias: CorrectableBias): void {
   );
 }
 
-/** Give each bias constant of `model` named like a corrected one the corrected values (names unique in it only). */
-function copyBiasesBack(biases: readonly CorrectableBias[], model: Model): void {
+/** Every initializer of a model by name, over all its graphs. */
+function initializersByName(model: Model): Map<string, Value[]> {
   const byName = new Map<string, Value[]>();
   for (const graph of model.graphs()) {
     for (const value of graph.initializers) byName.set(value.name, [...(byName.get(value.name) ?? []), value]);
   }
-  for (const bias of biases) {
-    const found = byName.get(bias.constant.name);
-    if (found?.length === 1) found[0]!.initializer = bias.constant.initializer;
-  }
+  return byName;
 }
 
 const FIDELITY_CEILING = 100;
@@ -128,8 +144,8 @@ function correctableBias(node: Node, referenceValues: ReadonlyMap<string, Value>
 }
 
 /**
- * Levels of layers: a layer's level is one more than the highest level among the layers it depends on, so the
- * layers of a level depend on none of each other.
+ * Levels of layers: a layer's level is one more than the highest level among the layers it depends on (through its
+ * inputs, or values its subgraphs read), so the layers of a level depend on none of each other.
  */
 function levelsOf(model: Model, biases: readonly CorrectableBias[]): CorrectableBias[][] {
   const byNode = new Map(biases.map((bias) => [bias.node, bias]));
@@ -137,7 +153,8 @@ function levelsOf(model: Model, biases: readonly CorrectableBias[]): Correctable
   const levels: CorrectableBias[][] = [];
   for (const node of model.graph.nodes) {
     let level = 0;
-    for (const input of node.inputs) {
+    const read = [...node.inputs, ...node.subgraphs().flatMap((subgraph) => [...outerValuesUsedBy(subgraph)])];
+    for (const input of read) {
       const producer = input?.producer;
       const known = producer && depth.get(producer);
       if (producer && known !== undefined) level = Math.max(level, known + (byNode.has(producer) ? 1 : 0));
@@ -156,10 +173,16 @@ function isFloatTensor(tensor: ExecutorTensor | undefined): tensor is ExecutorTe
   return tensor !== undefined && (tensor.type === 'float32' || tensor.type === 'float64');
 }
 
+function tensorBytes(tensors: Readonly<Record<string, ExecutorTensor>>): number {
+  let bytes = 0;
+  for (const tensor of Object.values(tensors)) if (ArrayBuffer.isView(tensor.data)) bytes += tensor.data.byteLength;
+  return bytes;
+}
+
 /**
- * How close the quantized model's outputs are to the float model's: the mean over float outputs of each one's SQNR
- * over all samples (signal and noise summed over samples first, as `whittle compare` reports it: a per-sample mean
- * would let the many easy samples of a classifier outvote the few that decide its accuracy).
+ * How close the quantized model's outputs are to the float model's: each float output's SQNR over all samples
+ * (signal and noise summed over samples first, as `whittle compare` reports it: a per-sample mean would let the many
+ * easy samples of a classifier outvote the few that decide its accuracy), between -100 and 100 dB.
  */
 class OutputFidelity {
   private readonly accumulators = new Map<string, ErrorAccumulator>();
@@ -177,19 +200,60 @@ class OutputFidelity {
     }
   }
 
-  /** In dB, each output's capped at FIDELITY_CEILING; NaN when no output could be compared. */
-  result(): number {
-    const values = [...this.accumulators.values()]
-      .filter((accumulator) => !accumulator.mismatch)
-      .map((accumulator) => Math.min(accumulator.result().sqnr, FIDELITY_CEILING));
-    return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+  /**
+   * The mean of the outputs' SQNRs, which levels are judged by, and the worst output, which the low-fidelity warning
+   * names; NaN when none could be compared.
+   */
+  result(): Fidelity {
+    let sum = 0;
+    let count = 0;
+    let worst: Fidelity['worst'];
+    for (const [output, accumulator] of this.accumulators) {
+      if (accumulator.mismatch) continue;
+      const sqnr = Math.max(-FIDELITY_CEILING, Math.min(accumulator.result().sqnr, FIDELITY_CEILING));
+      sum += sqnr;
+      count++;
+      if (!worst || sqnr < worst.sqnr) worst = { output, sqnr };
+    }
+    return { sqnr: count === 0 ? Number.NaN : sum / count, ...(worst ? { worst } : {}) };
   }
+}
+
+interface Fidelity {
+  sqnr: number;
+  worst?: { output: string; sqnr: number };
+}
+
+/** warning QUANTIZE_LOW_FIDELITY when an output of the corrected model has an SQNR below `goal` dB on the samples. */
+export function lowFidelityDiagnostic(
+  result: MeasuredBiasCorrectionResult,
+  goal = FIDELITY_GOAL,
+): Diagnostic | undefined {
+  const worst = result.worstOutput;
+  if (!worst || !(worst.sqnr < goal)) return undefined;
+  return {
+    code: MeasuredBiasCorrectionCodes.LOW_FIDELITY,
+    severity: 'warning',
+    message:
+      `output '${worst.name}' has an SQNR of ${worst.sqnr.toFixed(1)} dB on the ${result.samples} ` +
+      `calibration samples (goal ${goal} dB): 'whittle compare --per-layer' shows where the error enters; int16 ` +
+      'activations, or excluding the layers that lose most, keep precision there',
+  };
+}
+
+/** The samples to correct on, spread over the data, with the float model's outputs and channel means for them. */
+interface FloatRun {
+  samples: Sample[];
+  outputs: Record<string, ExecutorTensor>[];
+  means: Map<string, ChannelMeans>;
 }
 
 /**
  * Measure the drift of every Conv and Gemm output channel of `quantized` (QDQ form, as quantize-static writes it)
  * from `reference` (the float model it was made from; outputs matched by name) on `dataset`, and subtract it from the
- * int32 biases, level by level. Changes `quantized` in place; `reference` is left as it was.
+ * int32 biases, level by level. Changes `quantized` in place (on failure it is left as it was); `reference` is left
+ * as it was. Layers inside If branches are measured on copies with the branch the first sample takes hoisted into
+ * the main graph (as calibration does); samples that take another branch are not told apart.
  */
 export async function correctBiasesOnData(
   reference: Model,
@@ -197,142 +261,195 @@ export async function correctBiasesOnData(
   dataset: CalibrationDataset,
   options: MeasuredBiasCorrectionOptions,
 ): Promise<MeasuredBiasCorrectionResult> {
-  // Spread over the data: the first 128 windows of streamed audio come from one or two recordings.
-  let data = spreadDataset(dataset, options.samples ?? 128);
-  const budget = options.outputBudgetBytes ?? 2 ** 28;
-  // Layers inside If branches (Silero VAD's Convs) are measured on copies with the taken branches hoisted into the
-  // main graph, as calibration does; the corrected biases go back to `quantized` by name at the end.
-  const floatModel = await withTakenBranches(reference, data, options.executors);
-  const working = await withTakenBranches(quantized, data, options.executors);
+  const limit = options.samples ?? 128;
+  const budget = options.memoryBudgetBytes ?? 2 ** 28;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new WhittleError(
+      MeasuredBiasCorrectionCodes.INVALID_OPTIONS,
+      `samples must be a whole number >= 1, not ${limit}`,
+    );
+  }
+  if (!(budget > 0)) {
+    throw new WhittleError(
+      MeasuredBiasCorrectionCodes.INVALID_OPTIONS,
+      `memoryBudgetBytes must be above 0, not ${budget}`,
+    );
+  }
+  const checkAborted = () => {
+    if (options.signal?.aborted) {
+      throw new WhittleError(MeasuredBiasCorrectionCodes.ABORTED, 'bias correction stopped; the model is as it was');
+    }
+  };
+  const floatModel = await withTakenBranches(reference, dataset, options.executors);
+  const working = await withTakenBranches(quantized, dataset, options.executors);
   const referenceValues = new Map<string, Value>();
   for (const node of floatModel.graph.nodes) {
     for (const output of node.outputs) if (output) referenceValues.set(output.name, output);
   }
+  // On a copy, a bias goes back to `quantized` by name: only names that are unique there can.
+  const originals = working === quantized ? undefined : initializersByName(quantized);
   const biases = working.graph.nodes
     .map((node) => correctableBias(node, referenceValues))
-    .filter((bias): bias is CorrectableBias => bias !== undefined);
+    .filter((bias): bias is CorrectableBias => bias !== undefined)
+    .filter((bias) => !originals || originals.get(bias.constant.name)?.length === 1);
   const levels = levelsOf(working, biases);
   const settings = options.threads ? { threads: options.threads } : {};
   const total = levels.length + 2;
   let runsDone = 0;
+  const progress = () => options.onProgress?.(++runsDone, total);
 
-  /**
-   * One pass of `model` over the samples with channel means for `targets`; `visit` sees each sample's outputs first,
-   * and ends the pass before that sample by returning false.
-   */
-  const pass = async (
-    model: Model,
-    targets: readonly ChannelMeanTarget[],
-    visit: (outputs: Record<string, ExecutorTensor>, index: number) => boolean | undefined,
-  ) => {
+  /** A session on `model` with channel-mean outputs for `targets`, the model restored once it exists. */
+  const session = async (model: Model, targets: readonly ChannelMeanTarget[]) => {
     const recorder = recordChannelMeans(model, targets);
-    let executor: Awaited<ReturnType<ExecutorFactory<Model>['create']>>;
     try {
-      executor = await options.executors.create(model, settings);
+      return { recorder, executor: await options.executors.create(model, settings) };
     } finally {
       recorder.restore();
     }
-    let index = 0;
+  };
+
+  /**
+   * The float model over up to `count` samples spread over the data, keeping the samples and the float outputs; or,
+   * when they outgrow the budget, how many would fit.
+   */
+  const floatRun = async (count: number): Promise<FloatRun | { fits: number }> => {
+    const { recorder, executor } = await session(
+      floatModel,
+      biases.map(({ target }) => ({ ...target, value: referenceValues.get(target.value.name)! })),
+    );
+    const kept: FloatRun = { samples: [], outputs: [], means: new Map() };
+    let bytes = 0;
     try {
-      for await (const sample of data.samples()) {
-        options.signal?.throwIfAborted();
+      for await (const sample of spreadDataset(dataset, count).samples()) {
+        checkAborted();
         const outputs = await executor.run(sample);
-        if (visit(outputs, index) === false) break;
+        const floats = Object.fromEntries(
+          floatModel.graph.outputs
+            .filter(({ name }) => isFloatTensor(outputs[name]))
+            .map(({ name }) => [name, outputs[name]!]),
+        );
+        bytes += tensorBytes(sample) + tensorBytes(floats);
+        if (kept.samples.length > 0 && bytes > budget) {
+          return { fits: Math.max(1, Math.floor((budget * (kept.samples.length + 1)) / bytes)) };
+        }
         recorder.record(outputs);
-        index++;
+        kept.samples.push(sample);
+        kept.outputs.push(floats);
       }
     } finally {
       await executor.dispose();
     }
-    if (index === 0) throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
-    options.onProgress?.(++runsDone, total);
-    return { means: recorder.means(), samples: index };
-  };
-
-  // The float model's means and outputs, once.
-  const expected: Record<string, ExecutorTensor>[] = [];
-  const outputNames = floatModel.graph.outputs.map((value) => value.name);
-  const referenceTargets = biases.map(({ target }) => ({ ...target, value: referenceValues.get(target.value.name)! }));
-  let keptBytes = 0;
-  const floatPass = await pass(floatModel, referenceTargets, (outputs) => {
-    const kept = outputNames
-      .filter((name) => isFloatTensor(outputs[name]))
-      .map((name) => [name, outputs[name]!] as const);
-    const bytes = kept.reduce((sum, [, tensor]) => sum + (tensor.data as ArrayBufferView).byteLength, 0);
-    if (expected.length > 0 && keptBytes + bytes > budget) return false;
-    keptBytes += bytes;
-    expected.push(Object.fromEntries(kept));
-    return true;
-  });
-  const referenceMeans = floatPass.means;
-  // The quantized model's passes see the samples the float model's outputs were kept for.
-  data = limitDataset(data, floatPass.samples);
-
-  /** A pass of the quantized model: the means of `targets` and the mean fidelity of its outputs. */
-  const measure = async (targets: readonly ChannelMeanTarget[]) => {
-    const fidelity = new OutputFidelity();
-    const { means } = await pass(working, targets, (outputs, index) => {
-      fidelity.add(expected[index]!, outputs);
-      return true;
-    });
-    return { means, fidelity: fidelity.result() };
-  };
-
-  let best = Number.NEGATIVE_INFINITY;
-  let fidelityBefore = Number.NaN;
-  let corrected = 0;
-  let undone = 0;
-  /** The integer steps the last level added, to undo it. */
-  let lastLevel: { bias: CorrectableBias; steps: Int32Array }[] = [];
-  const undoLastLevel = () => {
-    for (const { bias, steps } of lastLevel) {
-      for (let channel = 0; channel < steps.length; channel++) bias.integers[channel]! -= steps[channel]!;
-      writeBack(bias);
+    if (kept.samples.length === 0) {
+      throw new WhittleError('DATASET_EMPTY', `the dataset (${dataset.description}) gave no samples`);
     }
-    corrected -= lastLevel.length;
-    undone += lastLevel.length;
-    lastLevel = [];
+    kept.means = recorder.means();
+    return kept;
   };
 
-  for (let index = 0; index <= levels.length; index++) {
-    const level = levels[index] ?? [];
-    // The corrections so far are in place: this pass scores them and measures the next level's drift. (When the
-    // last level is undone, this level's drift was measured with it in place: a small error, and the next score
-    // judges the result.)
-    const { means, fidelity } = await measure(level.map((bias) => bias.target));
-    if (index === 0) fidelityBefore = fidelity;
-    if (fidelity < best) undoLastLevel();
-    else best = fidelity;
-    lastLevel = [];
-    for (const bias of level) {
-      const name = bias.target.value.name;
-      const measured = means.get(name)?.values;
-      const float = referenceMeans.get(name)?.values;
-      if (!measured || !float || measured.length !== bias.integers.length) continue;
-      const steps = new Int32Array(measured.length);
-      for (let channel = 0; channel < steps.length; channel++) {
-        const scale = bias.scales.length === 1 ? bias.scales[0]! : bias.scales[channel]!;
-        if (!(scale > 0)) continue;
-        const step = Math.round((float[channel]! - measured[channel]!) / scale);
-        const next = bias.integers[channel]! + step;
-        // int32 limits: a step that would overflow is not taken.
-        if (next > 2147483647 || next < -2147483648) continue;
-        steps[channel] = step;
-        bias.integers[channel] = next;
+  const original = biases.map((bias) => Int32Array.from(bias.integers));
+  try {
+    let float = await floatRun(limit);
+    // Too large to keep: as many samples as fit, still spread over all the data.
+    if ('fits' in float) float = await floatRun(float.fits);
+    if ('fits' in float) throw new Error('unreachable: one sample always fits');
+    const { samples, outputs: expected, means: referenceMeans } = float;
+    progress();
+
+    /** A pass of the quantized model: the means of `targets` and the fidelity of its outputs. */
+    const measure = async (targets: readonly ChannelMeanTarget[]) => {
+      const { recorder, executor } = await session(working, targets);
+      const fidelity = new OutputFidelity();
+      try {
+        for (const [index, sample] of samples.entries()) {
+          checkAborted();
+          const outputs = await executor.run(sample);
+          recorder.record(outputs);
+          fidelity.add(expected[index]!, outputs);
+        }
+      } finally {
+        await executor.dispose();
       }
-      writeBack(bias);
-      lastLevel.push({ bias, steps });
-      corrected++;
+      progress();
+      return { means: recorder.means(), ...fidelity.result() };
+    };
+
+    let best: Fidelity = { sqnr: Number.NEGATIVE_INFINITY };
+    let before: Fidelity = { sqnr: Number.NaN };
+    let corrected = 0;
+    let undone = 0;
+    /** The integer steps the last level added, to undo it. */
+    let lastLevel: { bias: CorrectableBias; steps: Int32Array }[] = [];
+    for (let index = 0; index <= levels.length; index++) {
+      const level = levels[index] ?? [];
+      const targets = level.map((bias) => bias.target);
+      // The corrections so far are in place: this pass scores them and measures this level's drift.
+      const measured = await measure(targets);
+      if (index === 0) {
+        before = measured;
+        // No float output to score by: nothing is changed.
+        if (Number.isNaN(measured.sqnr)) break;
+      }
+      if (!(measured.sqnr >= best.sqnr)) {
+        for (const { bias, steps } of lastLevel) {
+          for (let channel = 0; channel < steps.length; channel++) bias.integers[channel]! -= steps[channel]!;
+          writeBack(bias);
+        }
+        corrected -= lastLevel.length;
+        undone += lastLevel.length;
+        // This level's drift was measured with the undone level in place. Measuring it again did worse on held-out
+        // data every time (detector 12.7 against 14.9 dB, recognizer 82% against 90% same text, classifier 19.3
+        // against 31.9 dB), and took a pass more: the next score judges the result either way.
+      } else {
+        best = measured;
+      }
+      lastLevel = [];
+      for (const bias of level) {
+        const name = bias.target.value.name;
+        const quantizedMeans = measured.means.get(name)?.values;
+        const floatMeans = referenceMeans.get(name)?.values;
+        const channels = bias.integers.length;
+        if (quantizedMeans?.length !== channels || floatMeans?.length !== channels) continue;
+        const steps = new Int32Array(channels);
+        let changed = false;
+        for (let channel = 0; channel < channels; channel++) {
+          const scale = bias.scales.length === 1 ? bias.scales[0]! : bias.scales[channel]!;
+          if (!(scale > 0)) continue;
+          const step = Math.round((floatMeans[channel]! - quantizedMeans[channel]!) / scale);
+          const next = bias.integers[channel]! + step;
+          // A step that is not a number, or would leave int32, is not taken.
+          if (!Number.isFinite(step) || next > 2147483647 || next < -2147483648) continue;
+          steps[channel] = step;
+          bias.integers[channel] = next;
+          if (step !== 0) changed = true;
+        }
+        if (!changed) continue;
+        writeBack(bias);
+        lastLevel.push({ bias, steps });
+        corrected++;
+      }
     }
+    if (originals) {
+      for (const bias of biases) originals.get(bias.constant.name)![0]!.initializer = bias.constant.initializer;
+    }
+    // Undoing a level returns to the state the best score was measured on, so `best` is the final state's score.
+    const after = Number.isNaN(before.sqnr) ? before : best;
+    return {
+      layers: biases.length,
+      corrected,
+      undone,
+      samples: samples.length,
+      fidelityBefore: before.sqnr,
+      fidelityAfter: after.sqnr,
+      ...(after.worst ? { worstOutput: { name: after.worst.output, sqnr: after.worst.sqnr } } : {}),
+    };
+  } catch (error) {
+    // Nothing half done: the biases as they were (on a copy, `quantized` was not touched).
+    if (!originals) {
+      biases.forEach((bias, index) => {
+        bias.integers.set(original[index]!);
+        writeBack(bias);
+      });
+    }
+    throw error;
   }
-  if (working !== quantized) copyBiasesBack(biases, quantized);
-  // Undoing a level returns to the state the best score was measured on, so `best` is the final state's score.
-  return {
-    layers: biases.length,
-    corrected,
-    undone,
-    samples: floatPass.samples,
-    fidelityBefore,
-    fidelityAfter: best,
-  };
 }

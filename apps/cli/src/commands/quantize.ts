@@ -10,11 +10,11 @@ import {
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
-import type { Model } from '@whittle/ir';
+import { type Model, verifyModel } from '@whittle/ir';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
-import { correctBiasesOnData, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
+import { correctBiasesOnData, lowFidelityDiagnostic, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import type { Diagnostic, PipelineStep } from '@whittle/spec';
+import { type PipelineStep, WhittleError } from '@whittle/spec';
 import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput, integerOption, oneOf } from '../cli-options.js';
@@ -33,22 +33,6 @@ type Mode = (typeof MODES)[number];
  * (correctBiasesOnData); off: neither.
  */
 const BIAS_CORRECTIONS = ['measured', 'weights', 'off'] as const;
-/** Output SQNR (dB) below which a static model gets a warning: the goal Whittle's quantization benches check. */
-const FIDELITY_GOAL = 25;
-
-/** warning QUANTIZE_LOW_FIDELITY: the quantized model's outputs on the calibration samples are below the goal. */
-function fidelityWarning(correction: MeasuredBiasCorrectionResult): Diagnostic | undefined {
-  if (!(correction.fidelityAfter < FIDELITY_GOAL)) return undefined;
-  return {
-    code: 'QUANTIZE_LOW_FIDELITY',
-    severity: 'warning',
-    message:
-      `the output SQNR on the ${correction.samples} calibration samples is ${correction.fidelityAfter.toFixed(1)} dB ` +
-      `(goal ${FIDELITY_GOAL} dB): 'whittle compare --per-layer' shows where the error enters; --activation-type ` +
-      `int16, or --exclude for the layers that lose most, keeps precision there`,
-  };
-}
-
 interface QuantizeCommandOptions {
   output: string;
   mode: string;
@@ -196,8 +180,10 @@ async function correctBiases(
     onProgress: (done, total) => progress.update(done, total),
   });
   progress.finish(
-    `corrected the biases of ${result.corrected} of ${result.layers} layers on ${result.samples} samples: output SQNR ` +
-      `${result.fidelityBefore.toFixed(1)} → ${result.fidelityAfter.toFixed(1)} dB on them`,
+    Number.isNaN(result.fidelityBefore)
+      ? 'no float output to score bias corrections by: biases left as they were'
+      : `corrected the biases of ${result.corrected} of ${result.layers} layers on ${result.samples} samples: ` +
+          `output SQNR ${result.fidelityBefore.toFixed(1)} → ${result.fidelityAfter.toFixed(1)} dB on them`,
   );
   return result;
 }
@@ -283,6 +269,16 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     let biasCorrection: MeasuredBiasCorrectionResult | undefined;
     if (reference && calibration?.dataset) {
       biasCorrection = await correctBiases(reference, results[0]!.model, calibration.dataset, io);
+      // The correction runs outside the pipeline: --debug verifies its result as the pipeline does a pass's.
+      const problem = options.debug
+        ? verifyModel(results[0]!.model).find((diagnostic) => diagnostic.severity === 'error')
+        : undefined;
+      if (problem) {
+        throw new WhittleError(
+          'QUANTIZE_CORRECTION_BROKE_MODEL',
+          `bias correction broke the model: ${problem.message}`,
+        );
+      }
     }
     if (mode === 'static' && options.format === 'qoperator') {
       results.push(await run(results[0]!.model, ['lower-qoperator']));
@@ -306,7 +302,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       diagnostics: [
         ...loaded.diagnostics,
         ...results.flatMap((each) => each.diagnostics),
-        ...(biasCorrection ? [fidelityWarning(biasCorrection)].filter((each) => each !== undefined) : []),
+        ...(biasCorrection ? [lowFidelityDiagnostic(biasCorrection)].filter((each) => each !== undefined) : []),
       ],
     };
     const rows = [
