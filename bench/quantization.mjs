@@ -4,17 +4,14 @@
 // 'calibration' split of rendered text, evaluation the 'evaluation' split. The static modes are followed by measured
 // bias correction on the calibration split, as `whittle quantize --data` does, except in the row that shows the
 // weights' bias correction alone.
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const load = (path) => import(pathToFileURL(join(root, path)).href);
 const { failedRow, measuredCells } = await import('./lib/quantization-cells.mjs');
 const { correctionNote, quantizeCopy, staticModes } = await import('./lib/static-quantization.mjs');
-const { realModel, textImages, classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } = await load(
+const { realModel, textImageFolder, classifierOrientation, ctcGreedyDecode, mapOverlap, ocrCharacters } = await load(
   'packages/test-fixtures/dist/index.js',
 );
 const { readModel } = await load('packages/onnx/dist/node.js');
@@ -57,22 +54,16 @@ const models = [
 ];
 const samples = Number(process.argv[process.argv.indexOf('--samples') + 1]) || 16;
 
-function imageFolder(kind, split) {
-  const folder = mkdtempSync(join(tmpdir(), `whittle-${kind}-${split}-`));
-  mkdirSync(folder, { recursive: true });
-  for (const image of textImages(kind, split).slice(0, samples))
-    copyFileSync(image.path, join(folder, basename(image.path)));
-  return folder;
-}
-
 const registry = new PassRegistry().register(transformsPlugin).register(quantizePlugin);
 
 const rows = [];
 const notes = [];
 for (const entry of models) {
   const reference = readModel(realModel(entry.id).path).model;
-  const calibration = openDataset(imageFolder(entry.kind, 'calibration'), reference, { image: entry.image });
-  const evaluation = openDataset(imageFolder(entry.kind, 'evaluation'), reference, { image: entry.image });
+  const calibration = openDataset(textImageFolder(entry.kind, 'calibration', samples), reference, {
+    image: entry.image,
+  });
+  const evaluation = openDataset(textImageFolder(entry.kind, 'evaluation', samples), reference, { image: entry.image });
   // The same as `whittle quantize --data`: the 99.999th percentile, and the channel means bias correction reads,
   // recorded in the same session.
   const calibrationStarted = performance.now();

@@ -1,9 +1,9 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import { realModel, textImageFolder, textImages } from '@whittle/test-fixtures';
+import { realModel, textImageFolder } from '@whittle/test-fixtures';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
@@ -22,14 +22,11 @@ async function whittle(args: string[]) {
   return { code, stdout, stderr };
 }
 
+let calibrationImages: string | undefined;
+/** Four rendered words, made once. */
 function images(): string {
-  const data = join(folder, 'images');
-  if (!existsSync(data)) {
-    mkdirSync(data);
-    for (const image of textImages('classifier', 'calibration').slice(0, 4))
-      copyFileSync(image.path, join(data, basename(image.path)));
-  }
-  return data;
+  calibrationImages ??= textImageFolder('classifier', 'calibration', 4);
+  return calibrationImages;
 }
 
 describe('whittle quantize', () => {
@@ -135,6 +132,23 @@ describe('whittle quantize', () => {
     const plain = JSON.parse(untouched.stdout);
     expect(plain.biasCorrection).toBeUndefined();
     expect(plain.statistics['quantize-static.biasesCorrected']).toBe(0);
+    // weights: quantize-static's correction of weight rounding only.
+    const weightsOnly = await whittle([
+      'quantize',
+      classifier,
+      '--data',
+      images(),
+      ...paddle,
+      '--bias-correction',
+      'weights',
+      '-o',
+      join(folder, 'classifier.weights-corrected.onnx'),
+      '--json',
+    ]);
+    expect(weightsOnly.code, weightsOnly.stderr).toBe(0);
+    const weights = JSON.parse(weightsOnly.stdout);
+    expect(weights.biasCorrection).toBeUndefined();
+    expect(weights.statistics['quantize-static.biasesCorrected']).toBeGreaterThan(40);
     const wrong = await whittle(['quantize', classifier, '--bias-correction', 'sometimes', '-o', 'never.onnx']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/--bias-correction/);
@@ -159,7 +173,9 @@ describe('whittle quantize', () => {
       (diagnostic: { code: string }) => diagnostic.code === 'QUANTIZE_LOW_FIDELITY',
     );
     expect(warning.severity).toBe('warning');
-    expect(warning.message).toMatch(/on the 3 calibration samples is [\d.]+ dB \(goal 25 dB\)/);
+    expect(warning.message).toMatch(
+      /^output 'sigmoid_0.tmp_0' has an SQNR of [\d.]+ dB on the 3 calibration samples \(goal 25 dB\)/,
+    );
     expect(warning.message).toMatch(/whittle compare --per-layer/);
   });
 

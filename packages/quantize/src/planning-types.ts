@@ -2,7 +2,7 @@
  * The quantization passes need element types and ranks to plan (float activations versus integer indices, the rank
  * of a MatMul input), so they run type inference first. The types are facts the passes read, not part of their
  * result: the value_info entries inference adds are dropped again, so the written model is not larger for them
- * (on the OCR classifier they were 6% of the quantized file). Entries the model already had stay.
+ * (on the OCR classifier they took the quantized file from 0.50x of the float one to 0.56x). Entries the model already had stay.
  */
 import type { Model } from '@whittle/ir';
 import type { PassContext } from '@whittle/spec';
