@@ -80,6 +80,8 @@ export interface MeasuredBiasCorrectionResult {
 interface CorrectableBias {
   node: Node;
   target: ChannelMeanTarget;
+  /** The float model's value for the layer's output. */
+  reference: Value;
   /** The int32 constant, and a copy of its values that the correction changes and writes back. */
   constant: Value;
   integers: Int32Array;
@@ -113,6 +115,21 @@ function constantArray(value: Value | undefined): ArrayLike<number> | undefined 
   return tensor ? (tensor.toArray() as ArrayLike<number>) : undefined;
 }
 
+/**
+ * The graph output a value is returned as through its QuantizeLinear → DequantizeLinear pair: quantize-static gives
+ * a returned value's name to the DequantizeLinear output (callers address outputs by name) and renames the value.
+ */
+function returnedAs(value: Value): string | undefined {
+  for (const { node } of value.uses) {
+    if (node.opType !== 'QuantizeLinear') continue;
+    for (const use of node.output(0)?.uses ?? []) {
+      const returned = use.node.output(0);
+      if (isDequantizeLinear(use.node) && returned && value.graph?.outputs.includes(returned)) return returned.name;
+    }
+  }
+  return undefined;
+}
+
 /** The bias of a quantized Conv or Gemm, when it is an int32 constant only this node reads. */
 function correctableBias(node: Node, referenceValues: ReadonlyMap<string, Value>): CorrectableBias | undefined {
   if (!node.is('Conv') && !node.is('Gemm')) return undefined;
@@ -127,7 +144,7 @@ function correctableBias(node: Node, referenceValues: ReadonlyMap<string, Value>
   const scales = constantArray(dequantize.input(1));
   const channels = tensor.dims[0]!;
   if (!scales || (scales.length !== 1 && scales.length !== channels)) return undefined;
-  const reference = referenceValues.get(output.name);
+  const reference = referenceValues.get(output.name) ?? referenceValues.get(returnedAs(output) ?? '');
   if (!reference) return undefined;
   const weight = node.input(1);
   const weightDims = (weight?.producer && isDequantizeLinear(weight.producer) ? weight.producer.input(0) : weight)
@@ -137,6 +154,7 @@ function correctableBias(node: Node, referenceValues: ReadonlyMap<string, Value>
   return {
     node,
     target: { value: output, axis: 1, rank, channels },
+    reference,
     constant: integersValue,
     integers: Int32Array.from(tensor.toArray() as Int32Array),
     scales,
@@ -315,7 +333,7 @@ export async function correctBiasesOnData(
   const floatRun = async (count: number): Promise<FloatRun | { fits: number }> => {
     const { recorder, executor } = await session(
       floatModel,
-      biases.map(({ target }) => ({ ...target, value: referenceValues.get(target.value.name)! })),
+      biases.map(({ target, reference }) => ({ ...target, value: reference })),
     );
     const kept: FloatRun = { samples: [], outputs: [], means: new Map() };
     let bytes = 0;
@@ -404,9 +422,8 @@ export async function correctBiasesOnData(
       }
       lastLevel = [];
       for (const bias of level) {
-        const name = bias.target.value.name;
-        const quantizedMeans = measured.means.get(name)?.values;
-        const floatMeans = referenceMeans.get(name)?.values;
+        const quantizedMeans = measured.means.get(bias.target.value.name)?.values;
+        const floatMeans = referenceMeans.get(bias.reference.name)?.values;
         const channels = bias.integers.length;
         if (quantizedMeans?.length !== channels || floatMeans?.length !== channels) continue;
         const steps = new Int32Array(channels);
