@@ -29,21 +29,15 @@ function images(): string {
   return calibrationImages;
 }
 
+/** `whittle quantize` of the classifier on the four images, writing `output` in the folder, with more options. */
+function quantizeOnImages(output: string, ...options: string[]) {
+  return whittle(['quantize', classifier, '--data', images(), ...paddle, '-o', join(folder, output), ...options]);
+}
+
 describe('whittle quantize', () => {
   it('quantizes statically, calibrating on the way, and writes a Markdown report', async () => {
     const output = join(folder, 'classifier.int8.onnx');
-    const { code, stdout, stderr } = await whittle([
-      'quantize',
-      classifier,
-      '--data',
-      images(),
-      ...paddle,
-      '-o',
-      output,
-      '--report',
-      'report.md',
-      '--json',
-    ]);
+    const { code, stdout, stderr } = await quantizeOnImages('classifier.int8.onnx', '--report', 'report.md', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.mode).toBe('static');
@@ -78,18 +72,7 @@ describe('whittle quantize', () => {
     expect(fromTable.code).toBe(0);
     expect(JSON.parse(fromTable.stdout).biasCorrection).toBeUndefined();
     // With --data as well, the data serves the measured bias correction.
-    const both = await whittle([
-      'quantize',
-      classifier,
-      '--calibration-table',
-      table,
-      '--data',
-      images(),
-      ...paddle,
-      '-o',
-      output,
-      '--json',
-    ]);
+    const both = await quantizeOnImages('classifier.table.int8.onnx', '--calibration-table', table, '--json');
     expect(both.code, both.stderr).toBe(0);
     expect(JSON.parse(both.stdout).biasCorrection.samples).toBe(4);
     const other = realModel('oww-hey-jarvis').path;
@@ -100,51 +83,23 @@ describe('whittle quantize', () => {
   });
 
   it('writes QOperator form after measured bias correction, or leaves the biases alone when told', async () => {
-    const lowered = await whittle([
-      'quantize',
-      classifier,
-      '--data',
-      images(),
-      ...paddle,
-      '--format',
-      'qoperator',
-      '-o',
-      join(folder, 'classifier.qoperator.onnx'),
-      '--json',
-    ]);
+    const lowered = await quantizeOnImages('classifier.qoperator.onnx', '--format', 'qoperator', '--json');
     expect(lowered.code, lowered.stderr).toBe(0);
     const report = JSON.parse(lowered.stdout);
     expect(report.biasCorrection.layers).toBeGreaterThan(40);
     expect(report.operators.after.QLinearConv).toBeGreaterThan(40);
-    const untouched = await whittle([
-      'quantize',
-      classifier,
-      '--data',
-      images(),
-      ...paddle,
-      '--bias-correction',
-      'off',
-      '-o',
-      join(folder, 'classifier.uncorrected.onnx'),
-      '--json',
-    ]);
+    const untouched = await quantizeOnImages('classifier.uncorrected.onnx', '--bias-correction', 'off', '--json');
     expect(untouched.code, untouched.stderr).toBe(0);
     const plain = JSON.parse(untouched.stdout);
     expect(plain.biasCorrection).toBeUndefined();
     expect(plain.statistics['quantize-static.biasesCorrected']).toBe(0);
     // weights: quantize-static's correction of weight rounding only.
-    const weightsOnly = await whittle([
-      'quantize',
-      classifier,
-      '--data',
-      images(),
-      ...paddle,
+    const weightsOnly = await quantizeOnImages(
+      'classifier.weights-corrected.onnx',
       '--bias-correction',
       'weights',
-      '-o',
-      join(folder, 'classifier.weights-corrected.onnx'),
       '--json',
-    ]);
+    );
     expect(weightsOnly.code, weightsOnly.stderr).toBe(0);
     const weights = JSON.parse(weightsOnly.stdout);
     expect(weights.biasCorrection).toBeUndefined();

@@ -4,7 +4,7 @@ import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { ExecutorTensor } from '@whittle/spec';
 import { describe, expect, it } from 'vitest';
 import { calibrate, calibrationTensors } from './calibrate.js';
-import { datasetFromSamples, type Sample } from './dataset.js';
+import { type CalibrationDataset, datasetFromSamples, type Sample } from './dataset.js';
 import {
   addStatisticsOutputs,
   type Derivation,
@@ -16,6 +16,10 @@ import { normalValues } from './test-support.js';
 
 const F = DataType.FLOAT;
 const minmax = { method: 'minmax', symmetric: false, bits: 8 } as const;
+
+/** Min-max by observing every value (histograms), which the reductions must agree with. */
+const observedTable = (model: Model, dataset: CalibrationDataset) =>
+  calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax, histograms: true });
 
 /**
  * x [2, 8] through ops whose extremes follow from their input's (Mul by a negative constant, Add, Relu, Clip with
@@ -183,11 +187,7 @@ describe('addStatisticsOutputs on many tensors', () => {
     added.restore();
     const dataset = datasetFromSamples(samplesOf(3, 160, 4));
     const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax });
-    const observed = await calibrate(model, dataset, {
-      executors: ortExecutorFactory,
-      method: minmax,
-      histograms: true,
-    });
+    const observed = await observedTable(model, dataset);
     expect(Object.keys(reduced.tensors)).toHaveLength(41);
     for (const [name, tensor] of Object.entries(observed.tensors)) {
       const other = reduced.tensors[name]!;
@@ -205,11 +205,7 @@ describe('calibrate by reductions', () => {
     const model = chain();
     const dataset = datasetFromSamples(samplesOf(5, 20));
     const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax });
-    const observed = await calibrate(model, dataset, {
-      executors: ortExecutorFactory,
-      method: minmax,
-      histograms: true,
-    });
+    const observed = await observedTable(model, dataset);
     expect(Object.keys(reduced.tensors).sort()).toEqual(Object.keys(observed.tensors).sort());
     for (const [name, tensor] of Object.entries(observed.tensors)) {
       const other = reduced.tensors[name]!;
@@ -227,11 +223,7 @@ describe('calibrate by reductions', () => {
     const model = chain();
     const dataset = datasetFromSamples(samplesOf(4, 40));
     const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax, moments: true });
-    const observed = await calibrate(model, dataset, {
-      executors: ortExecutorFactory,
-      method: minmax,
-      histograms: true,
-    });
+    const observed = await observedTable(model, dataset);
     for (const [name, tensor] of Object.entries(observed.tensors)) {
       const other = reduced.tensors[name]!.statistics;
       expect([other.min, other.max], name).toEqual([tensor.statistics.min, tensor.statistics.max]);
@@ -285,11 +277,7 @@ describe('calibrate by reductions', () => {
     );
     for (const moments of [false, true]) {
       const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax, moments });
-      const observed = await calibrate(model, dataset, {
-        executors: ortExecutorFactory,
-        method: minmax,
-        histograms: true,
-      });
+      const observed = await observedTable(model, dataset);
       for (const [name, tensor] of Object.entries(observed.tensors)) {
         const other = reduced.tensors[name]!.statistics;
         expect([other.min, other.max, other.count], name).toEqual([
@@ -345,11 +333,7 @@ describe('calibrate by reductions', () => {
     expect(plan.derived.get('clipped')).toMatchObject({ sources: ['sine'] });
     const dataset = datasetFromSamples(samplesOf(3, 100));
     const reduced = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax });
-    const observed = await calibrate(model, dataset, {
-      executors: ortExecutorFactory,
-      method: minmax,
-      histograms: true,
-    });
+    const observed = await observedTable(model, dataset);
     expect(Object.keys(reduced.tensors).sort()).toEqual(['clipped', 'sine', 'x']);
     for (const [name, tensor] of Object.entries(observed.tensors)) {
       expect([reduced.tensors[name]!.min, reduced.tensors[name]!.max], name).toEqual([tensor.min, tensor.max]);
