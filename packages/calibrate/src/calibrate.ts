@@ -4,19 +4,14 @@ import { WhittleError } from '@whittle/spec';
 import { withTakenBranches } from './branches.js';
 import {
   type ChannelMeanRecorder,
+  type ChannelMeans,
   type ChannelMeanTarget,
   channelMeanTargets,
-  recordChannelMeans,
-  withChannelMeans,
+  createChannelMeanSession,
 } from './channel-means.js';
 import { type CalibrationDataset, firstSample, limitDataset, type Sample } from './dataset.js';
 import { TensorObserver } from './observer.js';
-import {
-  addStatisticsOutputs,
-  planReductions,
-  ReductionRecorder,
-  type StatisticsOutputs,
-} from './reduced-statistics.js';
+import { addStatisticsOutputs, planReductions, ReductionRecorder } from './reduced-statistics.js';
 import type { RangeOptions } from './range-methods.js';
 import {
   type CalibrationTable,
@@ -115,9 +110,9 @@ async function tableFrom(
   samples: number,
   tensors: CreateCalibrationTableOptions['tensors'],
   histograms: boolean,
-  means: ChannelMeanRecorder | undefined,
+  channelMeans: ReadonlyMap<string, ChannelMeans> | undefined,
 ): Promise<CalibrationTable> {
-  const table = createCalibrationTable({
+  return createCalibrationTable({
     model: {
       fingerprint: await modelFingerprint(model),
       ...(model.producerName ? { producer: model.producerName } : {}),
@@ -127,23 +122,8 @@ async function tableFrom(
     tensors,
     createdAt: new Date(),
     histograms,
+    ...(channelMeans ? { channelMeans } : {}),
   });
-  return means ? withChannelMeans(table, means.means()) : table;
-}
-
-/** A session on the model with channel-mean outputs for `targets`; the model is restored once it exists. */
-async function createSession(
-  model: Model,
-  executors: ExecutorFactory<Model>,
-  settings: { threads?: number; capture?: readonly string[] },
-  targets: readonly ChannelMeanTarget[],
-): Promise<{ executor: Executor; means: ChannelMeanRecorder | undefined }> {
-  const means = targets.length > 0 ? recordChannelMeans(model, targets) : undefined;
-  try {
-    return { executor: await executors.create(model, settings), means };
-  } finally {
-    means?.restore();
-  }
 }
 
 function tensorBytes(tensor: ExecutorTensor): number {
@@ -204,12 +184,13 @@ export async function calibrate(
     if (bytes !== undefined) sizes.set(name, bytes);
     return bytes === undefined;
   });
-  let probe:
-    | { executor: Executor; means: ChannelMeanRecorder | undefined; outputs: Record<string, ExecutorTensor> }
-    | undefined;
+  let probe: { executor: Executor; recorder: ChannelMeanRecorder; outputs: Record<string, ExecutorTensor> } | undefined;
   if (unknown.length > 0) {
     // With the channel means: the probe's session serves the first group when there is only one.
-    const session = await createSession(runnable, options.executors, { ...settings, capture: names }, meanTargets);
+    const session = await createChannelMeanSession(runnable, meanTargets, options.executors, {
+      ...settings,
+      capture: names,
+    });
     const outputs = await session.executor.run(await firstSample(data));
     for (const name of names) sizes.set(name, outputs[name] ? tensorBytes(outputs[name]) : 0);
     probe = { ...session, outputs };
@@ -226,14 +207,12 @@ export async function calibrate(
     // The channel means come from the first group's session alone: one pass over the data is enough.
     const session =
       reuse ??
-      (await createSession(
-        runnable,
-        options.executors,
-        { ...settings, capture: group },
-        index === 0 ? meanTargets : [],
-      ));
+      (await createChannelMeanSession(runnable, index === 0 ? meanTargets : [], options.executors, {
+        ...settings,
+        capture: group,
+      }));
     const executor = session.executor;
-    if (index === 0) means = session.means;
+    if (index === 0) means = session.recorder;
     try {
       samples = await forEachSample(data, options.signal, async (sample, position) => {
         const outputs = position === 0 && reuse ? reuse.outputs : await executor.run(sample);
@@ -241,7 +220,7 @@ export async function calibrate(
           const tensor = outputs[name];
           if (tensor) observers.get(name)!.observe(tensor);
         }
-        session.means?.record(outputs);
+        session.recorder.record(outputs);
         done++;
         const total = data.size === undefined ? undefined : data.size * groups.length;
         options.onProgress?.({ done, total, group: index, groups: groups.length });
@@ -250,7 +229,7 @@ export async function calibrate(
       await executor.dispose();
     }
   }
-  return tableFrom(model, options, samples, observers, options.histograms !== false, means);
+  return tableFrom(model, options, samples, observers, options.histograms !== false, means?.means());
 }
 
 /**
@@ -267,31 +246,31 @@ async function calibrateByReduction(
 ): Promise<CalibrationTable> {
   const moments = options.moments === true;
   const plan = planReductions(runnable, names, { moments });
-  const means = meanTargets.length > 0 ? recordChannelMeans(runnable, meanTargets) : undefined;
-  let reductions: StatisticsOutputs | undefined;
-  let executor: Executor;
-  try {
-    // Last: other outputs added after these would run first and keep every reduced tensor alive to the end of the
-    // run (see addStatisticsOutputs).
-    reductions = addStatisticsOutputs(runnable, plan, { moments });
-    executor = await options.executors.create(runnable, options.threads ? { threads: options.threads } : {});
-  } finally {
-    // In the reverse order of adding.
-    reductions?.restore();
-    means?.restore();
-  }
-  const recorder = new ReductionRecorder(plan, reductions, moments);
+  // The reductions last: other outputs added after them would run first and keep every reduced tensor alive to the
+  // end of the run (see addStatisticsOutputs).
+  const {
+    executor,
+    recorder: means,
+    added,
+  } = await createChannelMeanSession(
+    runnable,
+    meanTargets,
+    options.executors,
+    options.threads ? { threads: options.threads } : {},
+    (model) => addStatisticsOutputs(model, plan, { moments }),
+  );
+  const recorder = new ReductionRecorder(plan, added!, moments);
   let samples: number;
   try {
     samples = await forEachSample(dataset, options.signal, async (sample, position) => {
       const outputs = await executor.run(sample);
       recorder.record(outputs);
-      means?.record(outputs);
+      means.record(outputs);
       options.onProgress?.({ done: position + 1, total: dataset.size, group: 0, groups: 1 });
     });
   } finally {
     await executor.dispose();
   }
   recorder.finish(samples);
-  return tableFrom(model, options, samples, recorder.observers, false, means);
+  return tableFrom(model, options, samples, recorder.observers, false, means.means());
 }

@@ -4,7 +4,7 @@
  * they are ReduceMean nodes inside the runtime's session (one vector per tensor and sample, never the activation).
  */
 import { DataType, type Model, NameGenerator, Node, Tensor, tensorType, Value } from '@whittle/ir';
-import type { Executor, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
+import type { Executor, ExecutorFactory, ExecutorOptions, ExecutorTensor } from '@whittle/spec';
 import type { CalibrationDataset } from './dataset.js';
 
 /** The mean of each channel along one axis. */
@@ -196,6 +196,28 @@ export function recordChannelMeans(model: Model, targets: readonly ChannelMeanTa
 }
 
 /**
+ * A session on `model` with channel-mean outputs for `targets`, and with what `alsoAdd` adds to the model after them
+ * (added last, removed first); the model is as it was once the session exists.
+ */
+export async function createChannelMeanSession<Added extends { restore(): void } = { restore(): void }>(
+  model: Model,
+  targets: readonly ChannelMeanTarget[],
+  executors: ExecutorFactory<Model>,
+  settings: ExecutorOptions,
+  alsoAdd?: (model: Model) => Added,
+): Promise<{ executor: Executor; recorder: ChannelMeanRecorder; added: Added | undefined }> {
+  const recorder = recordChannelMeans(model, targets);
+  let added: Added | undefined;
+  try {
+    added = alsoAdd?.(model);
+    return { executor: await executors.create(model, settings), recorder, added };
+  } finally {
+    added?.restore();
+    recorder.restore();
+  }
+}
+
+/**
  * The channel means of every target of `model` over a data set, by tensor name: one more pass of the runtime, with
  * a ReduceMean per tensor and nothing else returned. The model is left as it was. (`calibrate` with `channelMeans`
  * records them in its own pass instead.)
@@ -207,13 +229,12 @@ export async function measureChannelMeans(
 ): Promise<Map<string, ChannelMeans>> {
   const targets = channelMeanTargets(model);
   if (targets.length === 0) return new Map();
-  const recorder = recordChannelMeans(model, targets);
-  let executor: Executor;
-  try {
-    executor = await options.executors.create(model, options.threads ? { threads: options.threads } : {});
-  } finally {
-    recorder.restore();
-  }
+  const { executor, recorder } = await createChannelMeanSession(
+    model,
+    targets,
+    options.executors,
+    options.threads ? { threads: options.threads } : {},
+  );
   try {
     for await (const sample of dataset.samples()) {
       options.signal?.throwIfAborted();

@@ -73,8 +73,8 @@ export {
   type ChannelMeanTarget,
   type ChannelMeanRecorder,
   channelMeanTargets,
+  createChannelMeanSession,
   measureChannelMeans,
-  recordChannelMeans,
   withChannelMeans,
 } from './channel-means.js';
 export {

@@ -36,6 +36,7 @@
 import { dataTypeName, formatValueType, type Model } from '@whittle/ir';
 import { WhittleError } from '@whittle/spec';
 import { decodeHistogramCounts, type HistogramBinsJSON } from './histogram.js';
+import type { ChannelMeans } from './channel-means.js';
 import type { TensorStatistics } from './observer.js';
 import {
   computeRange,
@@ -113,6 +114,8 @@ export interface CreateCalibrationTableOptions {
   createdAt?: string | Date;
   /** Keep each tensor's histogram bins, so that `recomputeRanges` works; default true. */
   histograms?: boolean;
+  /** Per-channel means by tensor name (`statistics.channelMeans`, which bias correction reads). */
+  channelMeans?: ReadonlyMap<string, ChannelMeans>;
 }
 
 /** A calibration table from observers: each tensor's range by the given method, and its statistics. */
@@ -128,7 +131,9 @@ export function createCalibrationTable(options: CreateCalibrationTableOptions): 
   for (const [name, observer] of entries) {
     if (observer.batches === 0) continue;
     const range = rangeFor(name, () => observer.range(options.method));
-    tensors.push([name, { ...range, statistics: observer.summary({ histogram: options.histograms !== false }) }]);
+    const statistics = observer.summary({ histogram: options.histograms !== false });
+    const means = options.channelMeans?.get(name);
+    tensors.push([name, { ...range, statistics: means ? { ...statistics, channelMeans: means } : statistics }]);
   }
   const table: CalibrationTable = {
     format: CALIBRATION_TABLE_FORMAT,

@@ -15,7 +15,7 @@ import {
   type CalibrationDataset,
   type ChannelMeans,
   type ChannelMeanTarget,
-  recordChannelMeans,
+  createChannelMeanSession,
   type Sample,
   spreadDataset,
   withTakenBranches,
@@ -24,7 +24,7 @@ import { ErrorAccumulator } from '@whittle/evaluate';
 import { DataType, type Model, type Node, outerValuesUsedBy, Tensor, type Value } from '@whittle/ir';
 import type { Diagnostic, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
-import { isDequantizeLinear } from './static-qat.js';
+import { isDequantizeLinear, readQdqParameters } from './static-qat.js';
 
 /** Diagnostic and error codes of `correctBiasesOnData`. */
 export const MeasuredBiasCorrectionCodes = {
@@ -110,11 +110,6 @@ function initializersByName(model: Model): Map<string, Value[]> {
 
 const FIDELITY_CEILING = 100;
 
-function constantArray(value: Value | undefined): ArrayLike<number> | undefined {
-  const tensor = value?.constant;
-  return tensor ? (tensor.toArray() as ArrayLike<number>) : undefined;
-}
-
 /**
  * The graph output a value is returned as through its QuantizeLinear → DequantizeLinear pair: quantize-static gives
  * a returned value's name to the DequantizeLinear output (callers address outputs by name) and renames the value.
@@ -141,7 +136,7 @@ function correctableBias(node: Node, referenceValues: ReadonlyMap<string, Value>
   const tensor = integersValue?.constant;
   if (!tensor || tensor.dataType !== DataType.INT32 || tensor.dims.length !== 1 || integersValue.uses.length !== 1)
     return undefined;
-  const scales = constantArray(dequantize.input(1));
+  const scales = readQdqParameters(dequantize)?.scales;
   const channels = tensor.dims[0]!;
   if (!scales || (scales.length !== 1 && scales.length !== channels)) return undefined;
   const reference = referenceValues.get(output.name) ?? referenceValues.get(returnedAs(output) ?? '');
@@ -316,15 +311,8 @@ export async function correctBiasesOnData(
   let runsDone = 0;
   const progress = () => options.onProgress?.(++runsDone, total);
 
-  /** A session on `model` with channel-mean outputs for `targets`, the model restored once it exists. */
-  const session = async (model: Model, targets: readonly ChannelMeanTarget[]) => {
-    const recorder = recordChannelMeans(model, targets);
-    try {
-      return { recorder, executor: await options.executors.create(model, settings) };
-    } finally {
-      recorder.restore();
-    }
-  };
+  const session = (model: Model, targets: readonly ChannelMeanTarget[]) =>
+    createChannelMeanSession(model, targets, options.executors, settings);
 
   /**
    * The float model over up to `count` samples spread over the data, keeping the samples and the float outputs; or,
