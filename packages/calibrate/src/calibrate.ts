@@ -244,8 +244,7 @@ async function calibrateByReduction(
   meanTargets: readonly ChannelMeanTarget[],
   options: CalibrateOptions,
 ): Promise<CalibrationTable> {
-  const moments = options.moments === true;
-  const plan = planReductions(runnable, names, { moments });
+  const plan = planReductions(runnable, names, { moments: options.moments === true });
   // The reductions last: other outputs added after them would run first and keep every reduced tensor alive to the
   // end of the run (see addStatisticsOutputs).
   const {
@@ -257,9 +256,9 @@ async function calibrateByReduction(
     meanTargets,
     options.executors,
     options.threads ? { threads: options.threads } : {},
-    (model) => addStatisticsOutputs(model, plan, { moments }),
+    (model) => addStatisticsOutputs(model, plan),
   );
-  const recorder = new ReductionRecorder(plan, added!, moments);
+  const recorder = new ReductionRecorder(plan, added!);
   let samples: number;
   try {
     samples = await forEachSample(dataset, options.signal, async (sample, position) => {

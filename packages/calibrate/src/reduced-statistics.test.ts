@@ -153,7 +153,7 @@ describe('addStatisticsOutputs', () => {
     const model = chain();
     const before = encodeModel(model);
     const plan = planReductions(model, calibrationTensors(model), { moments: false });
-    const added = addStatisticsOutputs(model, plan, { moments: false });
+    const added = addStatisticsOutputs(model, plan);
     const nodes = model.graph.nodes;
     // onnxruntime runs nodes depth first from the last leaf: the values Concat must be last, and the nodes of the
     // first tensor (x) must come after those of later tensors, so that each is reduced as soon as it exists.
@@ -179,7 +179,7 @@ describe('addStatisticsOutputs on many tensors', () => {
     b.output(value, { kind: 'tensor', elementType: F });
     const model = b.model({ opsetImports: [{ domain: '', version: 13 }] });
     const plan = planReductions(model, calibrationTensors(model), { moments: false });
-    const added = addStatisticsOutputs(model, plan, { moments: false });
+    const added = addStatisticsOutputs(model, plan);
     const concats = model.graph.nodes.filter((node) => node.is('Concat'));
     expect(concats.length).toBeGreaterThan(3);
     expect(concats.every((node) => node.inputs.length <= 32)).toBe(true);
@@ -265,7 +265,7 @@ describe('calibrate by reductions', () => {
     expect(plan.derived.get('up')).toMatchObject({ sources: ['squashed'], repeats: 4 });
     // A Sigmoid keeps the shape: its count is its input's, no Shape of its own.
     expect([...plan.sameCount]).toEqual([['squashed', 'x']]);
-    const added = addStatisticsOutputs(model, plan, { moments: true });
+    const added = addStatisticsOutputs(model, plan);
     expect(added.outputs.get('squashed')).toEqual({ offset: 5, count: undefined, sum: 7 });
     expect(model.graph.nodes.filter((node) => node.is('Shape'))).toHaveLength(3);
     added.restore();

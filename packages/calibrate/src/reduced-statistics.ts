@@ -1,6 +1,7 @@
 import {
   type Attribute,
   constantNodeValue,
+  decodeAttributeString,
   DataType,
   type Model,
   NameGenerator,
@@ -61,6 +62,8 @@ export interface ReductionPlan {
   readonly sameCount: ReadonlyMap<string, string>;
   /** Every planned tensor, each after the tensor it is derived from. */
   readonly order: readonly string[];
+  /** Sums and sums of squares too, for mean and standard deviation. */
+  readonly moments: boolean;
 }
 
 /** Operators whose outputs cannot be reduced (bool or string results). */
@@ -179,11 +182,10 @@ function knownElementTypes(model: Model, order: readonly Node[]): Map<Value, Dat
   for (const value of model.graph.inputs) declared(value);
   for (const value of model.graph.initializers) declared(value);
   for (const node of order) {
-    const isDefault = node.domain === '' || node.domain === 'ai.onnx';
     for (const [index, value] of node.outputs.entries()) {
       if (!value) continue;
       declared(value);
-      if (types.has(value) || !isDefault) continue;
+      if (types.has(value) || !isDefaultDomain(node)) continue;
       let type: DataType | undefined;
       if (node.opType === 'Constant') type = constantNodeValue(node)?.dataType;
       else if (node.opType === 'Cast') type = node.intAttribute('to');
@@ -198,7 +200,7 @@ function knownElementTypes(model: Model, order: readonly Node[]): Map<Value, Dat
 }
 
 /** True when a value can get reduction nodes: a float tensor, or untyped and not produced by a bool/string op. */
-export function reducible(value: Value): boolean {
+function reducible(value: Value): boolean {
   const type = value.type;
   if (type?.kind === 'tensor') return type.elementType === DataType.FLOAT || type.elementType === DataType.DOUBLE;
   if (type !== undefined) return false;
@@ -254,8 +256,11 @@ const identity = (value: number) => value;
 
 function text(node: Node, name: string): string | undefined {
   const attribute = node.attribute(name);
-  return attribute?.type === 'string' ? new TextDecoder().decode(attribute.value) : undefined;
+  return attribute?.type === 'string' ? decodeAttributeString(attribute.value) : undefined;
 }
+
+/** An op of the default ONNX domain (written '' or 'ai.onnx'). */
+const isDefaultDomain = (node: Node | undefined) => node?.domain === '' || node?.domain === 'ai.onnx';
 
 /**
  * For a nearest-neighbour Resize or Upsample by constant integer scales that copies input element i to outputs
@@ -292,9 +297,9 @@ function nearestRepeats(node: Node, opset: number): number | undefined {
  * are the function of the input's extremes. Float32 arithmetic is reproduced by rounding the double result, which
  * is exact for one add, subtract, multiply or divide of float32 operands.
  */
-export function derivationOf(value: Value, options: { moments: boolean; opset: number }): Derivation | undefined {
+function derivationOf(value: Value, options: { moments: boolean; opset: number }): Derivation | undefined {
   const node = value.producer;
-  if (!node || (node.domain !== '' && node.domain !== 'ai.onnx') || node.output(0) !== value) return undefined;
+  if (!node || !isDefaultDomain(node) || node.output(0) !== value) return undefined;
   const input = node.input(0);
   if (!input) return undefined;
   const moved = (sources: readonly Value[], repeats = 1): Derivation => ({
@@ -383,7 +388,7 @@ export function planReductions(model: Model, names: readonly string[], options: 
   const planned = new Set<string>();
   const plan = (value: Value) => {
     if (!wanted.has(value.name) || planned.has(value.name)) return;
-    const constant = value.producer?.is('Constant') || value.constant ? constantTensor(value) : undefined;
+    const constant = constantTensor(value);
     const derivation = constant ? undefined : derivationOf(value, { moments: options.moments, opset });
     if (constant) constants.set(value.name, constantStatistics(constant, options.moments));
     else if (derivation?.sources.every((source) => planned.has(source))) derived.set(value.name, derivation);
@@ -392,8 +397,7 @@ export function planReductions(model: Model, names: readonly string[], options: 
       // From a measured input only: its count is known in every run, whatever its values.
       const producer = value.producer;
       const input = producer?.input(0);
-      const isDefault = producer?.domain === '' || producer?.domain === 'ai.onnx';
-      if (isDefault && SAME_SHAPE.has(producer!.opType) && input && measuredNames.has(input.name)) {
+      if (isDefaultDomain(producer) && SAME_SHAPE.has(producer!.opType) && input && measuredNames.has(input.name)) {
         sameCount.set(value.name, input.name);
       }
       measuredNames.add(value.name);
@@ -407,7 +411,7 @@ export function planReductions(model: Model, names: readonly string[], options: 
     for (const value of node.outputs) if (value) plan(value);
   }
   const float32 = new Set(measured.filter((value) => types.get(value) === DataType.FLOAT));
-  return { measured, float32, derived, constants, sameCount, order };
+  return { measured, float32, derived, constants, sameCount, order, moments: options.moments };
 }
 
 /**
@@ -464,8 +468,7 @@ export interface StatisticsOutputs {
  */
 export function addStatisticsOutputs(
   model: Model,
-  plan: Pick<ReductionPlan, 'measured' | 'float32' | 'sameCount'>,
-  options: { moments: boolean },
+  plan: Pick<ReductionPlan, 'measured' | 'float32' | 'sameCount' | 'moments'>,
 ): StatisticsOutputs {
   const graph = model.graph;
   const names = new NameGenerator(model);
@@ -482,7 +485,7 @@ export function addStatisticsOutputs(
     ['min', 'ReduceMin'],
     ['max', 'ReduceMax'],
   ];
-  if (options.moments) reductions.push(['sum', 'ReduceSum'], ['sumOfSquares', 'ReduceSumSquare']);
+  if (plan.moments) reductions.push(['sum', 'ReduceSum'], ['sumOfSquares', 'ReduceSumSquare']);
 
   // Reshape takes its shape as an input from opset 5 on; older models get outputs of their own for every tensor.
   const shareable = (model.opsetVersion('') ?? 1) >= 5;
@@ -493,7 +496,7 @@ export function addStatisticsOutputs(
   for (const value of shared) {
     // The row's values: min, max, the count as a float if the tensor has its own, then sum and sum of squares.
     const own = !plan.sameCount.has(value.name);
-    const sum = options.moments ? offset + (own ? 3 : 2) : undefined;
+    const sum = plan.moments ? offset + (own ? 3 : 2) : undefined;
     outputs.set(value.name, { offset, count: own ? counted++ : undefined, sum });
     offset += reductions.length + (own ? 1 : 0);
   }
@@ -613,7 +616,7 @@ function sharedRows(
 }
 
 /** A measured tensor's element count in one run's outputs; undefined when it has another tensor's (`sameCount`). */
-export function measuredCount(
+function measuredCount(
   outputs: Readonly<Record<string, ExecutorTensor>>,
   names: ReductionOutputs,
   rows?: SharedRows,
@@ -623,7 +626,7 @@ export function measuredCount(
 }
 
 /** A measured tensor's statistics in one run's outputs, given its element count. */
-export function measuredStatistics(
+function measuredStatistics(
   outputs: Readonly<Record<string, ExecutorTensor>>,
   names: ReductionOutputs,
   count: number,
@@ -707,11 +710,10 @@ export class ReductionRecorder {
   constructor(
     plan: ReductionPlan,
     private readonly reductions: Pick<StatisticsOutputs, 'outputs' | 'shared'>,
-    moments: boolean,
   ) {
     const positions = new Map<string, number>();
     for (const name of plan.order) {
-      const observer = new ReducedObserver(name, moments);
+      const observer = new ReducedObserver(name, plan.moments);
       this.observers.set(name, observer);
       const derivation = plan.derived.get(name);
       const constant = plan.constants.get(name);
@@ -798,9 +800,9 @@ export class ReducedObserver {
     this.sumOfSquares += (sample.sumOfSquares ?? 0) * times;
     this.minimum = Math.min(this.minimum, sample.min);
     this.maximum = Math.max(this.maximum, sample.max);
-    // Averaging a value with itself leaves it as it is: on a fresh average, one update stands for all of them.
-    const updates = this.movingAverage.batches === 0 ? 1 : times;
-    for (let update = 0; update < updates; update++) this.movingAverage.update(sample.min, sample.max);
+    // `times` above 1 comes from constants alone, whose observers see nothing else: on a fresh average, averaging a
+    // value with itself leaves it as it is, so one update stands for all of them.
+    this.movingAverage.update(sample.min, sample.max);
   }
 
   range(options: RangeOptions): Range {
