@@ -117,7 +117,11 @@ interface EmittedWeight {
   quantized: StaticQuantizedTensor;
   integers: Value;
   scale: Value;
-  zeroPoint: Value;
+  /**
+   * Absent on int32 biases (always 0, DequantizeLinear's default): 4 bytes per channel less. Weights keep theirs:
+   * ONNX Runtime fuses a Gemm's Q/DQ group only when its weight has one.
+   */
+  zeroPoint: Value | undefined;
   /** The DQ output per graph that reads it (one DQ per graph; ONNX Runtime duplicates shared DQs itself). */
   dequantized: Map<Graph, Value>;
 }
@@ -763,7 +767,7 @@ export class StaticPlanner {
     const dequantize = this.qdqNode(
       'DequantizeLinear',
       base,
-      [emitted.integers, emitted.scale, emitted.zeroPoint],
+      [emitted.integers, emitted.scale, ...(emitted.zeroPoint ? [emitted.zeroPoint] : [])],
       output,
       quantized.axis,
     );
@@ -783,13 +787,16 @@ export class StaticPlanner {
       quantized,
       integers: this.initializer(graph, `${value.name}_quantized`, quantized.type, quantized.dims, quantized.data),
       scale: this.initializer(graph, `${value.name}_scale`, DataType.FLOAT, paramDims, quantized.scales),
-      zeroPoint: this.initializer(
-        graph,
-        `${value.name}_zero_point`,
-        quantized.type,
-        paramDims,
-        typedArrayOf(quantized.type, Array.from(quantized.zeroPoints)),
-      ),
+      zeroPoint:
+        quantized.type === DataType.INT32 && quantized.zeroPoints.every((zeroPoint) => zeroPoint === 0)
+          ? undefined
+          : this.initializer(
+              graph,
+              `${value.name}_zero_point`,
+              quantized.type,
+              paramDims,
+              typedArrayOf(quantized.type, Array.from(quantized.zeroPoints)),
+            ),
       dequantized: new Map(),
     };
     this.weights.set(key, emitted);
