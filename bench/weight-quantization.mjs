@@ -18,7 +18,9 @@ if (!existsSync(path)) {
   process.exit(0);
 }
 const registry = new PassRegistry().register(transformsPlugin).register(quantizePlugin);
-const rounds = 3;
+// The copy's time swings with how the allocator finds its fresh buffer (reused pages or new ones to fault in), from
+// one round to the next by up to 3x: it runs next to each pass in every round, and medians of 7 rounds are compared.
+const rounds = 7;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 function weightBytes(model) {
@@ -58,18 +60,23 @@ async function timePass(pipeline) {
   await new PassManager(registry).run(model, pipeline(model));
   return performance.now() - started;
 }
-for (let round = 0; round < rounds; round++) {
+/** The floor: copy every weight's bytes once, into a fresh buffer. */
+function timeCopy() {
   const { model } = readModel(path);
   bytes = weightBytes(model);
-  // The floor: copy every weight's bytes once, into a fresh buffer.
   const started = performance.now();
   for (const value of model.graph.initializers) Buffer.from(value.initializer.bytes());
-  results.copy.push(performance.now() - started);
-  for (const { label, steps } of passes) results[label].push(await timePass(steps));
+  return performance.now() - started;
+}
+for (let round = 0; round < rounds; round++) {
+  for (const { label, steps } of passes) {
+    results.copy.push(timeCopy());
+    results[label].push(await timePass(steps));
+  }
 }
 // The breakdown runs after every round above, so that it does not change the conditions the copy runs in (how fast
 // a fresh buffer fills depends on the memory the steps before it freed).
-for (let round = 0; round < rounds; round++) {
+for (let round = 0; round < 3; round++) {
   const { model } = readModel(path);
   // Reading the weights as Float32Array: a copy when raw_data is not 4-byte aligned (most are not).
   const started = performance.now();

@@ -111,20 +111,3 @@ export function smallInteger(size: number): number {
 
 /** The float32 bit pattern of infinity with the sign cleared; larger patterns are NaN. */
 export const INFINITY_BITS = 0x7f800000;
-
-/**
- * Raises each column's maximum to the largest magnitude in a row-major [rows, columns] block of float32 bit
- * patterns (`bits`, a view of the floats): the per-channel ranges of symmetric weights. Magnitudes order like their
- * bit patterns read as integers, and an integer maximum needs no branch, where a float comparison would mispredict
- * each time a column's running maximum grows (in short blocks, often). A NaN gives a pattern above INFINITY_BITS.
- */
-export function maximumMagnitudeBits(bits: Int32Array, rows: number, columns: number, maximumBits: Int32Array): void {
-  for (let start = 0, end = rows * columns; start < end; start += columns) {
-    for (let column = 0; column < columns; column++) {
-      const magnitude = bits[start + column]! & 0x7fffffff;
-      const difference = magnitude - maximumBits[column]!;
-      // difference >> 31 is all ones when the maximum is larger: subtracting the difference then gives it back.
-      maximumBits[column] = magnitude - (difference & (difference >> 31));
-    }
-  }
-}

@@ -40,7 +40,7 @@ import {
   quantizeReading,
   readQdqParameters,
 } from './static-qat.js';
-import { quantizeStaticTensor, type StaticQuantizedTensor, weightChannelAxis } from './static-weights.js';
+import { quantizeStaticBytes, type StaticQuantizedTensor, weightChannelAxis } from './static-weights.js';
 
 /** Per-tensor parameters of an activation. */
 export interface ActivationParameters {
@@ -697,11 +697,11 @@ export class StaticPlanner {
     let shift: Float64Array | undefined;
     const means = this.inputChannelMeans(plan);
     for (const need of plan.weights) {
-      // Read once: the float weights are a full copy when their bytes are not 4-byte aligned.
-      const original = need.value.constant!.toArray() as Float32Array;
-      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need), original);
+      const constant = need.value.constant!;
+      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need), constant.bytes());
       weightScales = emitted.quantized.scales;
-      if (means) shift = weightRoundingShift(node, original, emitted.quantized, means);
+      // The float values as an array only here: a full copy when their bytes are not 4-byte aligned.
+      if (means) shift = weightRoundingShift(node, constant.toArray() as Float32Array, emitted.quantized, means);
     }
     for (const { index, value } of plan.constants) this.emitConstant(node, index, value);
     if (shift && !plan.bias) this.placeBiasCorrection(plan, shift);
@@ -820,12 +820,7 @@ export class StaticPlanner {
       .join(KEY_SEPARATOR);
   }
 
-  private emitWeight(
-    node: Node,
-    need: WeightNeed,
-    floors: Float32Array | undefined,
-    values: Float32Array,
-  ): EmittedWeight {
+  private emitWeight(node: Node, need: WeightNeed, floors: Float32Array | undefined, bytes: Uint8Array): EmittedWeight {
     const { value, axis, index } = need;
     const override = this.options.overrides.get(value.name);
     const type = override?.type ?? this.options.weightType;
@@ -842,7 +837,7 @@ export class StaticPlanner {
     let minimumScales: Float32Array | undefined;
     if (floors && !this.weights.has(key)) {
       // Only when a floor binds does the weight differ from the shared quantization of the same constant.
-      const natural = quantizeStaticTensor(values, value.constant!.dims, settings).scales;
+      const natural = quantizeStaticBytes(bytes, value.constant!.dims, settings).scales;
       if (natural.some((scale, channel) => (floors[floors.length === 1 ? 0 : channel] ?? 0) > scale)) {
         minimumScales = floors;
         key = this.keyOf(value, 'weight', axis, type, symmetric, range?.min, range?.max, ...floors);
@@ -856,7 +851,7 @@ export class StaticPlanner {
     }
     const isNew = !this.weights.has(key);
     const emitted = this.emitQuantized(value, key, () =>
-      quantizeStaticTensor(values, value.constant!.dims, { ...settings, minimumScales }),
+      quantizeStaticBytes(bytes, value.constant!.dims, { ...settings, minimumScales }),
     );
     if (isNew) this.statistics.weightsQuantized++;
     node.setInput(index, this.dequantizeFor(node, emitted, value.name));
@@ -871,7 +866,7 @@ export class StaticPlanner {
     const key = this.keyOf(value, 'constant', type, symmetric, range?.min, range?.max);
     const isNew = !this.weights.has(key);
     const emitted = this.emitQuantized(value, key, () =>
-      quantizeStaticTensor(value.constant!.toArray() as Float32Array, value.constant!.dims, {
+      quantizeStaticBytes(value.constant!.bytes(), value.constant!.dims, {
         type,
         symmetric,
         range: range && { min: range.min, max: range.max },

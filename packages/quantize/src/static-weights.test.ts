@@ -7,7 +7,8 @@ import {
   quantizeValue,
   roundHalfToEven,
 } from './quantization-parameters.js';
-import { quantizeStaticTensor, type StaticWeightSettings } from './static-weights.js';
+import { quantizeStaticBytes, quantizeStaticTensor, type StaticWeightSettings } from './static-weights.js';
+import { seededFloats } from './test-support.js';
 
 /**
  * The definition quantizeStaticTensor's loops must match exactly: per element, the channel by division, the range
@@ -140,6 +141,39 @@ describe('quantizeStaticTensor', () => {
         );
       }
       expectSame(values, dims, settings);
+    }
+  });
+
+  it('matches the definition on tensors larger than one block of the kernels, whatever the layout', () => {
+    const random = new Random(12);
+    // More than BLOCK_VALUES (65,536) elements: blocks end mid-tensor, and with runs, mid-cycle of the channels.
+    const cases: [number[], number][] = [
+      [[1100, 61], 1],
+      [[70, 3, 320], 0],
+      [[2, 35, 961], 1],
+    ];
+    for (const [dims, axis] of cases) {
+      const count = dims.reduce((product, dim) => product * dim, 1);
+      const values = Float32Array.from({ length: count }, (_, index) =>
+        index % 997 === 0 ? Number.NaN : random.uniform(-1, 1) * (1 + (index % 7)),
+      );
+      for (const type of [DataType.INT8, DataType.UINT16]) {
+        expectSame(values, dims, { type, symmetric: true, narrow: true, axis });
+        expectSame(values, dims, { type, symmetric: false, axis });
+      }
+    }
+  });
+
+  it('quantizeStaticBytes gives the same integers from bytes at any alignment', () => {
+    const values = seededFloats(5000, 3, -2, 2);
+    const expected = quantizeStaticTensor(values, [50, 100], { type: DataType.INT8, symmetric: true, axis: 1 });
+    for (const misalignment of [1, 2, 3]) {
+      const buffer = new Uint8Array(values.byteLength + misalignment);
+      buffer.set(new Uint8Array(values.buffer), misalignment);
+      const bytes = buffer.subarray(misalignment);
+      const actual = quantizeStaticBytes(bytes, [50, 100], { type: DataType.INT8, symmetric: true, axis: 1 });
+      expect([...actual.data]).toEqual([...expected.data]);
+      expect([...actual.scales]).toEqual([...expected.scales]);
     }
   });
 

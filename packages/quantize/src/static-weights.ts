@@ -7,9 +7,10 @@ import {
   computeQuantizationParameters,
   INFINITY_BITS,
   integerRange,
-  maximumMagnitudeBits,
+  quantizeValue,
   smallInteger,
 } from './quantization-parameters.js';
+import { type ChannelParameters, channelMagnitudeBits, quantizeChannels } from './weight-kernels.js';
 
 /** Integers with the parameters that dequantize them: x = (q - zeroPoint[c]) * scale[c]. */
 export interface StaticQuantizedTensor {
@@ -83,26 +84,35 @@ export function quantizeStaticTensor(
   dims: readonly number[],
   settings: StaticWeightSettings,
 ): StaticQuantizedTensor {
+  return quantizeStaticBytes(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dims, settings);
+}
+
+/**
+ * quantizeStaticTensor of float32 values given as their little-endian bytes (a tensor's raw data, at any alignment):
+ * the WebAssembly kernels copy them in a block at a time, so the weight is never copied whole first.
+ */
+export function quantizeStaticBytes(
+  bytes: Uint8Array,
+  dims: readonly number[],
+  settings: StaticWeightSettings,
+): StaticQuantizedTensor {
   const { type, symmetric } = settings;
   const axis = settings.axis !== undefined && settings.range === undefined ? settings.axis : undefined;
   const narrow = symmetric && (settings.narrow ?? false);
   const integers = integerRange(type, { narrow });
+  const length = bytes.byteLength / 4;
   const channels = smallInteger(axis === undefined ? 1 : (dims[axis] ?? 1));
   // Elements are [outer, channels, inner] row-major: each channel owns runs of `inner` consecutive elements.
   const inner = smallInteger(
-    axis === undefined ? values.length : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1),
+    axis === undefined ? length : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1),
   );
-  // A symmetric range depends on the largest magnitude alone, which is quicker to find.
-  const ranges =
+  // A symmetric range depends on the largest magnitude alone, which the kernels find.
+  const { minima, maxima } =
     symmetric && settings.range === undefined
-      ? magnitudeRanges(values, channels, inner)
-      : channelRanges(values, channels, inner);
-  const { minima, maxima } = ranges;
+      ? magnitudeRanges(bytes, channels, inner)
+      : channelRanges(float32Values(bytes), channels, inner);
   const scales = new Float32Array(channels);
   const zeroPoints = new Int32Array(channels);
-  // Quantizing is monotonic: when every channel's extremes land inside the type's range, so does every value, and
-  // the loops can skip saturating (as costly as the rest of the arithmetic). Infinite values always saturate.
-  let saturate = ranges.infinite;
   for (let channel = 0; channel < channels; channel++) {
     const low = settings.range?.min ?? (Number.isFinite(minima[channel]!) ? minima[channel]! : 0);
     const high = settings.range?.max ?? (Number.isFinite(maxima[channel]!) ? maxima[channel]! : 0);
@@ -112,23 +122,20 @@ export function quantizeStaticTensor(
     });
     const minimum = settings.minimumScales?.[settings.minimumScales.length === 1 ? 0 : channel] ?? 0;
     // A larger scale with the same zero point still covers the channel's range.
-    const scale = minimum > parameters.scale ? Math.fround(minimum) : parameters.scale;
-    scales[channel] = scale;
+    scales[channel] = minimum > parameters.scale ? Math.fround(minimum) : parameters.scale;
     zeroPoints[channel] = parameters.zeroPoint;
-    // (A channel without finite values has extremes +Infinity and -Infinity: nothing to saturate but infinities.)
-    if (
-      quantizeUnsaturated(minima[channel]!, scale, parameters.zeroPoint) < integers.min ||
-      quantizeUnsaturated(maxima[channel]!, scale, parameters.zeroPoint) > integers.max
-    ) {
-      saturate = true;
-    }
   }
-  const data = typedArrayFor(type, values.length);
-  const aroundZero = zeroPoints.every((zeroPoint) => zeroPoint === 0);
-  if (inner === 1 && aroundZero) quantizeInterleavedAroundZero(values, data, scales, integers, saturate);
-  else if (inner === 1) quantizeInterleaved(values, data, scales, zeroPoints, integers, saturate);
-  else quantizeRuns(values, data, scales, zeroPoints, inner, integers, saturate);
+  const data = typedArrayFor(type, length);
+  const parameters = { scales, zeroPoints, lowest: integers.min, highest: integers.max };
+  if (data instanceof Int32Array) quantizeWithoutKernels(float32Values(bytes), channels, inner, parameters, data);
+  else quantizeChannels(bytes, channels, inner, parameters, data);
   return { type, dims: [...dims], data, scales, zeroPoints, axis };
+}
+
+/** Float32 values of little-endian bytes: a view when they are aligned, else a copy. */
+function float32Values(bytes: Uint8Array): Float32Array {
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
+  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
 }
 
 interface ChannelRanges {
@@ -136,8 +143,6 @@ interface ChannelRanges {
   minima: Float64Array;
   /** Per channel, the largest finite value; -Infinity when the channel has none. */
   maxima: Float64Array;
-  /** Whether any value is infinite (left out of the ranges: such values saturate). */
-  infinite: boolean;
 }
 
 /**
@@ -147,182 +152,67 @@ interface ChannelRanges {
 function channelRanges(values: Float32Array, channels: number, inner: number): ChannelRanges {
   const minima = new Float64Array(channels).fill(Number.POSITIVE_INFINITY);
   const maxima = new Float64Array(channels).fill(Number.NEGATIVE_INFINITY);
-  let infinite = false;
   const length = values.length;
-  if (inner === 1) {
-    // The channel axis is the last one (MatMul weights): each row holds one element of every channel.
-    for (let start = 0; start < length; start += channels) {
-      for (let channel = 0; channel < channels; channel++) {
-        const value = values[start + channel]!;
-        // NaN fails both comparisons; the infinity tests run only for a new extreme.
-        if (value < minima[channel]!) {
-          if (value === Number.NEGATIVE_INFINITY) infinite = true;
-          else minima[channel] = value;
-        }
-        if (value > maxima[channel]!) {
-          if (value === Number.POSITIVE_INFINITY) infinite = true;
-          else maxima[channel] = value;
-        }
-      }
-    }
-    return { minima, maxima, infinite };
-  }
   for (let start = 0, channel = 0; start < length; start += inner) {
     let low = minima[channel]!;
     let high = maxima[channel]!;
     const end = Math.min(length, start + inner);
     for (let index = start; index < end; index++) {
       const value = values[index]!;
-      if (value < low) {
-        if (value === Number.NEGATIVE_INFINITY) infinite = true;
-        else low = value;
-      }
-      if (value > high) {
-        if (value === Number.POSITIVE_INFINITY) infinite = true;
-        else high = value;
-      }
+      // NaN fails both comparisons; infinities are left out (they saturate).
+      if (value < low && value !== Number.NEGATIVE_INFINITY) low = value;
+      if (value > high && value !== Number.POSITIVE_INFINITY) high = value;
     }
     minima[channel] = low;
     maxima[channel] = high;
     if (++channel === channels) channel = 0;
   }
-  return { minima, maxima, infinite };
+  return { minima, maxima };
 }
 
 /**
  * [-m, m] per channel, m the largest finite magnitude (0 when there is none): all that symmetric parameters
- * depend on (max(|min|, |max|)), found with one comparison per element instead of two.
+ * depend on (max(|min|, |max|)). The kernels find each channel's largest magnitude; a channel holding an infinity
+ * or a NaN is searched again for its finite magnitudes.
  */
-function magnitudeRanges(values: Float32Array, channels: number, inner: number): ChannelRanges {
+function magnitudeRanges(bytes: Uint8Array, channels: number, inner: number): ChannelRanges {
+  const maximumBits = channelMagnitudeBits(bytes, channels, inner);
+  const magnitudes = new Float32Array(maximumBits.buffer);
   const maxima = new Float64Array(channels);
-  let infinite = false;
-  const length = values.length;
-  if (inner === 1) {
-    const bits = new Int32Array(values.buffer, values.byteOffset, length);
-    const maximumBits = new Int32Array(channels);
-    if (channels > 0) maximumMagnitudeBits(bits, smallInteger(length / channels), channels, maximumBits);
-    const magnitudes = new Float32Array(maximumBits.buffer);
-    for (let channel = 0; channel < channels; channel++) {
-      if (maximumBits[channel]! < INFINITY_BITS) {
-        maxima[channel] = magnitudes[channel]!;
-        continue;
-      }
-      // An infinity or a NaN in the channel: its finite magnitudes again, with float comparisons.
-      let high = 0;
-      for (let index = channel; index < length; index += channels) {
+  let values: Float32Array | undefined;
+  for (let channel = 0; channel < channels; channel++) {
+    if (maximumBits[channel]! < INFINITY_BITS) {
+      maxima[channel] = magnitudes[channel]!;
+      continue;
+    }
+    values ??= float32Values(bytes);
+    let high = 0;
+    for (let start = channel * inner; start < values.length; start += channels * inner) {
+      for (let index = start; index < start + inner; index++) {
         const magnitude = Math.abs(values[index]!);
-        if (magnitude > high) {
-          if (magnitude === Number.POSITIVE_INFINITY) infinite = true;
-          else high = magnitude;
-        }
+        if (magnitude > high && magnitude !== Number.POSITIVE_INFINITY) high = magnitude;
       }
-      maxima[channel] = high;
     }
-  } else {
-    for (let start = 0, channel = 0; start < length; start += inner) {
-      let high = maxima[channel]!;
-      const end = Math.min(length, start + inner);
-      for (let index = start; index < end; index++) {
-        const magnitude = Math.abs(values[index]!);
-        if (magnitude > high) {
-          if (magnitude === Number.POSITIVE_INFINITY) infinite = true;
-          else high = magnitude;
-        }
-      }
-      maxima[channel] = high;
-      if (++channel === channels) channel = 0;
-    }
+    maxima[channel] = high;
   }
-  return { minima: maxima.map((magnitude) => -magnitude), maxima, infinite };
+  return { minima: maxima.map((magnitude) => -magnitude), maxima };
 }
 
-/**
- * Adding and subtracting 1.5 * 2^52 rounds a double to an integer, ties to even, as QuantizeLinear does. Exact for
- * |x| < 2^51; larger values keep their sign and lie far outside every integer type, so they saturate the same.
- */
-const ROUNDING_CONSTANT = 6755399441055744;
-
-/** QuantizeLinear before saturation: round_half_even(float32(value / scale)) + zero point; NaN stays NaN. */
-function quantizeUnsaturated(value: number, scale: number, zeroPoint: number): number {
-  return Math.fround(value / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-}
-
-/*
- * The loops below write QuantizeLinear's arithmetic (quantizeUnsaturated, then saturation) out in place, with
- * locals rather than properties (which would be loaded again for every element), which V8 compiles measurably
- * better than the same calls inlined. Storing NaN in a typed array stores 0.
- */
-
-/** Channel axis last, every zero point 0: NaN passes Math.min and Math.max, and is stored as 0, the zero point. */
-function quantizeInterleavedAroundZero(
+/** 32-bit integers, which the kernels do not write: QuantizeLinear's arithmetic one value at a time. */
+function quantizeWithoutKernels(
   values: Float32Array,
-  data: StaticQuantizedTensor['data'],
-  scales: Float32Array,
-  integers: { min: number; max: number },
-  saturate: boolean,
-): void {
-  const channels = scales.length;
-  const length = values.length;
-  const lowest = integers.min;
-  const highest = integers.max;
-  for (let start = 0; start < length; start += channels) {
-    for (let channel = 0; channel < channels; channel++) {
-      const index = start + channel;
-      const quantized = Math.fround(values[index]! / scales[channel]!) + ROUNDING_CONSTANT - ROUNDING_CONSTANT;
-      data[index] = saturate ? Math.min(highest, Math.max(lowest, quantized)) : quantized;
-    }
-  }
-}
-
-/** Channel axis last: element `index` belongs to channel `index % channels`. */
-function quantizeInterleaved(
-  values: Float32Array,
-  data: StaticQuantizedTensor['data'],
-  scales: Float32Array,
-  zeroPoints: Int32Array,
-  integers: { min: number; max: number },
-  saturate: boolean,
-): void {
-  const channels = scales.length;
-  const length = values.length;
-  const lowest = integers.min;
-  const highest = integers.max;
-  for (let start = 0; start < length; start += channels) {
-    for (let channel = 0; channel < channels; channel++) {
-      const index = start + channel;
-      const zeroPoint = zeroPoints[channel]!;
-      const quantized =
-        Math.fround(values[index]! / scales[channel]!) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-      if (Number.isNaN(quantized)) data[index] = zeroPoint;
-      else data[index] = saturate ? Math.min(highest, Math.max(lowest, quantized)) : quantized;
-    }
-  }
-}
-
-/** Runs of `inner` consecutive elements, the runs cycling through the channels. */
-function quantizeRuns(
-  values: Float32Array,
-  data: StaticQuantizedTensor['data'],
-  scales: Float32Array,
-  zeroPoints: Int32Array,
+  channels: number,
   inner: number,
-  integers: { min: number; max: number },
-  saturate: boolean,
+  parameters: ChannelParameters,
+  data: Int32Array,
 ): void {
-  const channels = scales.length;
-  const length = values.length;
-  const lowest = integers.min;
-  const highest = integers.max;
-  for (let start = 0, channel = 0; start < length; start += inner) {
-    const scale = scales[channel]!;
-    const zeroPoint = zeroPoints[channel]!;
-    const end = Math.min(length, start + inner);
-    for (let index = start; index < end; index++) {
-      const quantized = Math.fround(values[index]! / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-      if (Number.isNaN(quantized)) data[index] = zeroPoint;
-      else data[index] = saturate ? Math.min(highest, Math.max(lowest, quantized)) : quantized;
-    }
-    if (++channel === channels) channel = 0;
+  const range = { min: parameters.lowest, max: parameters.highest };
+  for (let index = 0; index < values.length; index++) {
+    const channel = Math.floor(index / inner) % channels;
+    const zeroPoint = parameters.zeroPoints[channel]!;
+    data[index] = Number.isNaN(values[index]!)
+      ? zeroPoint
+      : quantizeValue(values[index]!, parameters.scales[channel]!, zeroPoint, range);
   }
 }
 

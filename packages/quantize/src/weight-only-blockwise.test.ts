@@ -43,7 +43,10 @@ function referenceBlocks(
       scales[row * blocks + block] = parameters.scale;
       zeroPoints[row * blocks + block] = parameters.zeroPoint;
       for (let index = start; index < end; index++) {
-        values[row * length + index] = quantizeValue(read(row, index), parameters.scale, parameters.zeroPoint, range);
+        const value = read(row, index);
+        values[row * length + index] = Number.isNaN(value)
+          ? parameters.zeroPoint
+          : quantizeValue(value, parameters.scale, parameters.zeroPoint, range);
       }
     }
   }

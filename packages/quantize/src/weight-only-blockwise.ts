@@ -18,10 +18,10 @@ import {
   dequantizeValue,
   INFINITY_BITS,
   integerRange,
-  maximumMagnitudeBits,
   smallInteger,
   symmetricSignedScale,
 } from './quantization-parameters.js';
+import { KernelWorkspace, parameterRegions, storeParameters } from './weight-kernels.js';
 
 export interface BlockSettings {
   bits: 4 | 8;
@@ -71,7 +71,7 @@ function symmetricBlockScale(magnitude: number, type: DataType, integerMax: numb
  * Quantize `rows` vectors of `length` elements; element `j` of row `r` is `read(r, j)`. Symmetric blocks take the
  * narrow signed range (scale = max|x| / 7 or / 127, so +x and -x stay opposite); asymmetric blocks span
  * [min, max] widened to include 0, so zero is exact (computeQuantizationParameters). Each value is QuantizeLinear's
- * saturate(round_half_even(x / scale) + zero point) in float32; NaN becomes 0.
+ * saturate(round_half_even(x / scale) + zero point) in float32; NaN becomes the zero point.
  */
 export function quantizeBlocks(
   rows: number,
@@ -114,8 +114,7 @@ export function quantizeBlocks(
       const offset = row * length + start;
       for (let index = 0; index < count; index++) {
         const quantized = Math.fround(block[index]! / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-        // NaN passes Math.min and Math.max and is stored as 0.
-        values[offset + index] = Math.min(highest, Math.max(lowest, quantized));
+        values[offset + index] = Number.isNaN(quantized) ? zeroPoint : Math.min(highest, Math.max(lowest, quantized));
       }
     }
   }
@@ -229,11 +228,19 @@ function quantizeUnsaturated(value: number, scale: number, zeroPoint: number): n
 }
 
 /**
- * The stored code of an unsaturated quantized value. `| 0` turns NaN into 0, as storing it in quantizeBlocks'
- * Int16Array does. Saturating costs as much as the rest of the arithmetic, and quantizing is monotonic, so the
- * loops saturate only blocks whose extremes fall outside the type's range (blockParameters says which).
+ * The stored code of an unsaturated quantized value; NaN gives the zero point's code. Saturating costs as much as
+ * the rest of the arithmetic, and quantizing is monotonic, so the loops saturate only blocks whose extremes fall
+ * outside the type's range (blockParameters says which).
  */
-function codeOf(quantized: number, saturate: boolean, lowest: number, highest: number, offset: number): number {
+function codeOf(
+  quantized: number,
+  zeroPoint: number,
+  saturate: boolean,
+  lowest: number,
+  highest: number,
+  offset: number,
+): number {
+  if (Number.isNaN(quantized)) return zeroPoint + offset;
   return ((saturate ? Math.min(highest, Math.max(lowest, quantized)) : quantized) | 0) + offset;
 }
 
@@ -259,47 +266,82 @@ function blockParameters(output: PackedOutput, column: number, block: number, lo
   );
 }
 
-/** W [K, N] row-major: one block of K rows, all N columns, at a time. */
+/**
+ * W [K, N] row-major: one block of K rows, all N columns, at a time, copied into the kernels' memory. The kernels
+ * find the columns' largest magnitudes and write the codes; the parameters and the rare odd last row stay here.
+ */
 function quantizeRowBlocks(output: PackedOutput, bytes: Uint8Array, k: number, n: number): void {
-  const { blockSize, blobSize, blocks } = output;
-  const read = float32Reader(bytes, blockSize * n);
+  const { blockSize, blobSize, blocks, bits } = output;
+  const workspace = new KernelWorkspace({
+    ...parameterRegions(n),
+    maxima: n * 4,
+    input: blockSize * n * 4,
+    // One block's blobs [N, blobSize], then B and the scales of symmetric blocks in MatMulNBits' order
+    // [N, blocks, ...], filled block by block.
+    blobs: n * blobSize,
+    weights: n * blocks * blobSize,
+    allScales: n * blocks * 4,
+  });
+  const { kernels } = workspace;
+  const at = (name: string) => workspace.offset(name);
   const lows = new Float64Array(n);
   const highs = new Float64Array(n);
-  // Largest magnitudes as float32 bit patterns, and as floats.
-  const magnitudeBits = new Int32Array(n);
-  const magnitudes = new Float32Array(magnitudeBits.buffer);
-  const scales = new Float64Array(n);
-  const zeroPoints = new Float64Array(n);
-  const blobs = new Uint8Array(n * blobSize);
+  const maximumBits = workspace.integers('maxima', n);
+  const magnitudes = workspace.floats('maxima', n);
+  const scales = new Float32Array(n);
+  const zeroPoints = new Int32Array(n);
+  const parameters = { scales, zeroPoints, lowest: output.lowest, highest: output.highest };
+  const blockScales = workspace.floats('scales', n);
+  const blobs = workspace.bytes('blobs', n * blobSize);
+  // Symmetric blocks keep zero point 0, so only their scales change from block to block.
+  storeParameters(workspace, parameters, n);
   for (let block = 0; block < blocks; block++) {
     const firstRow = block * blockSize;
     const rows = Math.min(blockSize, k - firstRow);
-    const values = read(firstRow * n, rows * n);
-    if (output.symmetric) columnMagnitudes(values, rows, n, magnitudeBits);
-    else columnRanges(values, rows, n, lows, highs);
-    let saturate = false;
-    for (let column = 0; column < n; column++) {
-      const high = output.symmetric ? magnitudes[column]! : highs[column]!;
-      if (blockParameters(output, column, block, lows[column]!, high)) saturate = true;
-      scales[column] = output.scales[column * blocks + block]!;
-      zeroPoints[column] = output.zeroPoints[column * blocks + block]!;
+    workspace.load('input', bytes, firstRow * n, rows * n);
+    const values = workspace.floats('input', rows * n);
+    if (output.symmetric) {
+      maximumBits.fill(0);
+      kernels.magnitudeColumns(at('input'), rows, n, at('maxima'));
     }
-    codeBlobs(output, values, rows, n, scales, zeroPoints, saturate, blobs);
-    copyBlobs(output, blobs, n, block);
+    if (output.symmetric && allFinite(maximumBits)) {
+      // The kernel divides the magnitudes by the largest integer, as symmetricSignedScale does.
+      kernels.symmetricScales(at('maxima'), n, output.highest, at('scales'), at('allScales') + block * 4, blocks * 4);
+    } else {
+      if (output.symmetric) {
+        // Patterns above infinity's are NaN: such a column is searched again with float comparisons.
+        for (let column = 0; column < n; column++) {
+          if (maximumBits[column]! > INFINITY_BITS) maximumBits[column] = nanFreeMagnitudeBits(values, rows, n, column);
+        }
+      } else columnRanges(values, rows, n, lows, highs);
+      for (let column = 0; column < n; column++) {
+        blockParameters(output, column, block, lows[column]!, output.symmetric ? magnitudes[column]! : highs[column]!);
+        scales[column] = output.scales[column * blocks + block]!;
+        zeroPoints[column] = output.zeroPoints[column * blocks + block]!;
+      }
+      storeParameters(workspace, parameters, n);
+      if (output.symmetric) {
+        const allScales = workspace.floats('allScales', n * blocks);
+        for (let column = 0; column < n; column++) allScales[column * blocks + block] = scales[column]!;
+      }
+    }
+    // With 4 bits the kernel codes rows in pairs; an odd last row pairs with the padding, below.
+    const paired = bits === 4 ? rows - (rows % 2) : rows;
+    kernels.codeColumns(
+      ...[at('input'), paired, n, at('scales'), at('zeroPoints'), at('lows'), at('highs')],
+      ...[output.offset, bits, at('blobs'), blobSize],
+    );
+    finishBlobs(output, values, rows, { scales: blockScales, zeroPoints: workspace.integers('zeroPoints', n) }, blobs);
+    kernels.scatterBlobs(at('blobs'), n, blobSize, at('weights') + block * blobSize, blocks * blobSize);
   }
+  output.weights.set(workspace.bytes('weights', n * blocks * blobSize));
+  if (output.symmetric) output.scales.set(workspace.floats('allScales', n * blocks));
 }
 
-/**
- * Per column of a [rows, columns] block, the float32 bit pattern of its largest magnitude, NaN left out (that of
- * -Infinity when all are NaN).
- */
-function columnMagnitudes(values: Float32Array, rows: number, columns: number, maximumBits: Int32Array): void {
-  maximumBits.fill(0);
-  maximumMagnitudeBits(new Int32Array(values.buffer, values.byteOffset, values.length), rows, columns, maximumBits);
-  // Patterns above infinity's are NaN: such a column is searched again with float comparisons that leave NaN out.
-  for (let column = 0; column < columns; column++) {
-    if (maximumBits[column]! > INFINITY_BITS) maximumBits[column] = nanFreeMagnitudeBits(values, rows, columns, column);
-  }
+/** Whether every pattern of magnitudes is that of a finite float (no infinity, no NaN). */
+function allFinite(patterns: Int32Array): boolean {
+  for (let index = 0; index < patterns.length; index++) if (patterns[index]! >= INFINITY_BITS) return false;
+  return true;
 }
 
 /** The bit pattern of the largest magnitude of a column leaving NaN out; that of -Infinity when all are NaN. */
@@ -331,116 +373,34 @@ function columnRanges(
 }
 
 /**
- * The blobs of one block of every column, into `blobs` [columns, blobSize]: element r of a column's block goes to
- * byte r / 2 of its blob, low nibble first (4 bits), or to byte r (8 bits); past the end of K, its zero point's code.
+ * What the kernel leaves of a block's blobs [columns, blobSize]: an odd last row (4 bits), whose high nibble is the
+ * zero point's code, and past the end of K, the zero point's code.
  */
-function codeBlobs(
+function finishBlobs(
   output: PackedOutput,
   values: Float32Array,
   rows: number,
-  columns: number,
-  scales: Float64Array,
-  zeroPoints: Float64Array,
-  saturate: boolean,
+  parameters: { scales: Float32Array; zeroPoints: Int32Array },
   blobs: Uint8Array,
 ): void {
   const { blobSize, lowest, highest, offset } = output;
-  if (output.bits === 8) {
-    codeBytes(output, values, rows, columns, scales, zeroPoints, saturate, blobs);
-  } else {
-    codePairs(output, values, rows - (rows % 2), columns, scales, zeroPoints, saturate, blobs);
-    // An odd last row pairs with the padding: its high nibble is the zero point's code.
-    if (rows % 2 === 1) {
-      const start = (rows - 1) * columns;
-      for (let column = 0; column < columns; column++) {
-        const quantized = quantizeUnsaturated(values[start + column]!, scales[column]!, zeroPoints[column]!);
-        blobs[column * blobSize + ((rows - 1) >> 1)] =
-          codeOf(quantized, saturate, lowest, highest, offset) | ((zeroPoints[column]! + offset) << 4);
-      }
+  const { scales, zeroPoints } = parameters;
+  const columns = scales.length;
+  if (output.bits === 4 && rows % 2 === 1) {
+    const start = (rows - 1) * columns;
+    for (let column = 0; column < columns; column++) {
+      const zeroPoint = zeroPoints[column]!;
+      const quantized = quantizeUnsaturated(values[start + column]!, scales[column]!, zeroPoint);
+      blobs[column * blobSize + ((rows - 1) >> 1)] =
+        codeOf(quantized, zeroPoint, true, lowest, highest, offset) | ((zeroPoint + offset) << 4);
     }
   }
   const written = output.bits === 8 ? rows : Math.ceil(rows / 2);
   if (written === blobSize) return;
   for (let column = 0; column < columns; column++) {
     const code = zeroPoints[column]! + offset;
-    blobs.fill(output.bits === 8 ? code : code | (code << 4), column * blobSize + written, (column + 1) * blobSize);
-  }
-}
-
-/*
- * codePairs and codeBytes are the hottest loops of weight quantization. They read `output` into locals (properties
- * would be loaded again for every element) and write quantizeUnsaturated and codeOf out in place, which V8
- * compiles measurably better (about 10% in a micro-benchmark) than the same calls inlined.
- */
-
-/** 4 bits: rows 2i and 2i + 1 of the block (`rows` even) into byte i of each column's blob, low nibble first. */
-function codePairs(
-  output: PackedOutput,
-  values: Float32Array,
-  rows: number,
-  columns: number,
-  scales: Float64Array,
-  zeroPoints: Float64Array,
-  saturate: boolean,
-  blobs: Uint8Array,
-): void {
-  const { blobSize, lowest, highest, offset } = output;
-  for (let row = 0; row < rows; row += 2) {
-    const first = row * columns;
-    const second = first + columns;
-    const byte = row >> 1;
-    for (let column = 0; column < columns; column++) {
-      const scale = scales[column]!;
-      const zeroPoint = zeroPoints[column]!;
-      let low = Math.fround(values[first + column]! / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-      let high = Math.fround(values[second + column]! / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-      if (saturate) {
-        low = Math.min(highest, Math.max(lowest, low));
-        high = Math.min(highest, Math.max(lowest, high));
-      }
-      blobs[column * blobSize + byte] = ((low | 0) + offset) | (((high | 0) + offset) << 4);
-    }
-  }
-}
-
-/** 8 bits: row r of the block into byte r of each column's blob. */
-function codeBytes(
-  output: PackedOutput,
-  values: Float32Array,
-  rows: number,
-  columns: number,
-  scales: Float64Array,
-  zeroPoints: Float64Array,
-  saturate: boolean,
-  blobs: Uint8Array,
-): void {
-  const { blobSize, lowest, highest, offset } = output;
-  for (let row = 0; row < rows; row++) {
-    const start = row * columns;
-    for (let column = 0; column < columns; column++) {
-      const scale = scales[column]!;
-      const zeroPoint = zeroPoints[column]!;
-      let quantized = Math.fround(values[start + column]! / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
-      if (saturate) quantized = Math.min(highest, Math.max(lowest, quantized));
-      blobs[column * blobSize + row] = (quantized | 0) + offset;
-    }
-  }
-}
-
-/**
- * Blobs [columns, blobSize] of block `block` into B. Assembled apart first because B's rows lie far apart: written
- * a byte at a time, each byte would land on its own cache line, which would not stay cached from row to row.
- */
-function copyBlobs(output: PackedOutput, blobs: Uint8Array, columns: number, block: number): void {
-  const { blobSize } = output;
-  // Blobs of a multiple of 4 bytes (every block size MatMulNBits takes) are copied a word at a time.
-  const unit = blobSize % 4 === 0 ? 4 : 1;
-  const target = unit === 4 ? new Uint32Array(output.weights.buffer) : output.weights;
-  const source = unit === 4 ? new Uint32Array(blobs.buffer) : blobs;
-  const perBlob = blobSize / unit;
-  const perRow = (output.blocks * blobSize) / unit;
-  for (let column = 0, to = block * perBlob, from = 0; column < columns; column++, to += perRow, from += perBlob) {
-    for (let index = 0; index < perBlob; index++) target[to + index] = source[from + index]!;
+    const start = column * blobSize;
+    blobs.fill(output.bits === 8 ? code : code | (code << 4), start + written, start + blobSize);
   }
 }
 
@@ -470,19 +430,21 @@ function quantizeColumns(output: PackedOutput, bytes: Uint8Array, k: number, n: 
       if (output.bits === 8) {
         for (let index = 0; index < count; index++) {
           const quantized = quantizeUnsaturated(values[start + index]!, scale, zeroPoint);
-          weights[blob + index] = codeOf(quantized, saturate, lowest, highest, offset);
+          weights[blob + index] = codeOf(quantized, zeroPoint, saturate, lowest, highest, offset);
         }
       } else {
         for (let index = 0; index + 1 < count; index += 2) {
           const first = quantizeUnsaturated(values[start + index]!, scale, zeroPoint);
           const second = quantizeUnsaturated(values[start + index + 1]!, scale, zeroPoint);
           weights[blob + (index >> 1)] =
-            codeOf(first, saturate, lowest, highest, offset) | (codeOf(second, saturate, lowest, highest, offset) << 4);
+            codeOf(first, zeroPoint, saturate, lowest, highest, offset) |
+            (codeOf(second, zeroPoint, saturate, lowest, highest, offset) << 4);
         }
         // An odd count pairs its last element with the padding.
         if (count % 2 === 1) {
           const last = quantizeUnsaturated(values[end - 1]!, scale, zeroPoint);
-          weights[blob + (count >> 1)] = codeOf(last, saturate, lowest, highest, offset) | ((zeroPoint + offset) << 4);
+          weights[blob + (count >> 1)] =
+            codeOf(last, zeroPoint, saturate, lowest, highest, offset) | ((zeroPoint + offset) << 4);
         }
       }
       const written = output.bits === 8 ? count : Math.ceil(count / 2);

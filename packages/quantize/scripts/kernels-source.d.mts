@@ -1,0 +1,2 @@
+/** The TypeScript module that carries weight-kernels.wat assembled (see kernels-source.mjs). */
+export function weightKernelsModuleSource(text: string): string;
