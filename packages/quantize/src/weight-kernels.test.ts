@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { weightKernelsModuleSource } from '../scripts/kernels-source.mjs';
-import { channelMagnitudeBits, quantizeChannels } from './weight-kernels.js';
+import { channelMagnitudeBits, KernelWorkspace, quantizeChannels } from './weight-kernels.js';
 
 const here = (name: string) => new URL(name, import.meta.url);
 
@@ -63,5 +63,14 @@ describe('weight kernels', () => {
         expect([...output]).toEqual(expected);
       }
     }
+  });
+
+  it('small workspaces share one memory; a large one gets its own, which the process does not keep', () => {
+    const small = new KernelWorkspace({ values: 1024 });
+    expect(new KernelWorkspace({ values: 4096 }).kernels).toBe(small.kernels);
+    const large = new KernelWorkspace({ values: 65 * 1024 * 1024 });
+    expect(large.kernels).not.toBe(small.kernels);
+    expect(large.kernels.memory.buffer.byteLength).toBeGreaterThanOrEqual(65 * 1024 * 1024);
+    expect(small.kernels.memory.buffer.byteLength).toBeLessThan(64 * 1024 * 1024);
   });
 });

@@ -22,19 +22,29 @@ interface KernelExports {
   scatterBlobs(blobs: number, columns: number, blobSize: number, target: number, stride: number): void;
 }
 
-let loaded: KernelExports | undefined;
+let compiled: object | undefined;
+let shared: KernelExports | undefined;
 
-/** The kernels, compiled on first use (a 2 KB module: synchronous compilation is allowed and quick). */
-function kernels(): KernelExports {
-  if (!loaded) {
-    const binary = Uint8Array.from(atob(WEIGHT_KERNELS_BASE64), (character) => character.charCodeAt(0));
-    const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
-    loaded = new Instance(new Module(binary)).exports as KernelExports;
-  }
-  return loaded;
+/** An instance of the kernels, with its own memory (a 2 KB module: synchronous compilation is allowed and quick). */
+function instantiate(): KernelExports {
+  const { Module, Instance } = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+  compiled ??= new Module(Uint8Array.from(atob(WEIGHT_KERNELS_BASE64), (character) => character.charCodeAt(0)));
+  return new Instance(compiled).exports as KernelExports;
+}
+
+/**
+ * The kernels for a workspace of `size` bytes. Workspaces up to SHARED_BYTES share one instance, whose memory lives
+ * as long as the process; a larger one (B of a big MatMulNBits weight) gets its own, freed with the workspace.
+ */
+function kernelsFor(size: number): KernelExports {
+  if (size > SHARED_BYTES) return instantiate();
+  shared ??= instantiate();
+  return shared;
 }
 
 const PAGE_SIZE = 65536;
+/** The most memory the shared instance keeps: 64 MB. */
+const SHARED_BYTES = 64 * 1024 * 1024;
 /** Float32 values per block copied in: 256 KB, well inside a core's L2 cache. */
 export const BLOCK_VALUES = 65536;
 
@@ -44,7 +54,7 @@ export const BLOCK_VALUES = 65536;
  * caller is synchronous.
  */
 export class KernelWorkspace {
-  readonly kernels = kernels();
+  readonly kernels: KernelExports;
   private readonly offsets = new Map<string, number>();
 
   constructor(regions: Record<string, number>) {
@@ -54,6 +64,7 @@ export class KernelWorkspace {
       // 16-byte aligned: the kernels load and store whole vectors.
       end += Math.ceil(size / 16) * 16;
     }
+    this.kernels = kernelsFor(end);
     const { memory } = this.kernels;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_SIZE));
   }
