@@ -1,5 +1,5 @@
 import { datasetFromSamples, type Sample } from '@whittle/calibrate';
-import type { Model } from '@whittle/ir';
+import { DataType, GraphBuilder, type Model, Tensor, tensorType } from '@whittle/ir';
 import { readModel } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import { declaredInputs, Random, realModel, realModelInputs } from '@whittle/test-fixtures';
@@ -70,6 +70,40 @@ describe('compareModels', () => {
         candidate.graph.indexOfNode(target),
     );
     expect(before.every((layer) => layer.sqnr === Number.POSITIVE_INFINITY)).toBe(true);
+  });
+});
+
+/** x [1, 256] → Add c1 → Add c2 → Relu → y, the constants off by up to `errors` (relative, per element). */
+function twoAdds(errors: [number, number]): Model {
+  const random = new Random(3);
+  const constant = (error: number) =>
+    Float32Array.from({ length: 256 }, (_, index) => (1 + (index % 5)) * (1 + error * (random.next() - 0.5)));
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [1, 256]);
+  const first = b.initializer(Tensor.fromArray('c1', DataType.FLOAT, [1, 256], constant(errors[0])));
+  const second = b.initializer(Tensor.fromArray('c2', DataType.FLOAT, [1, 256], constant(errors[1])));
+  const a = b.op('Add', [x, first], { output: 'a' });
+  const sum = b.op('Add', [a, second], { output: 'b' });
+  b.output(b.op('Relu', [sum], { output: 'y' }), tensorType(DataType.FLOAT, [1, 256]));
+  return b.model({ opsetImports: [{ domain: '', version: 17 }] });
+}
+
+describe('compareModels per layer, ranking', () => {
+  it('ranks by the noise a layer adds, not by dB lost: a small error just past exact inputs is not the worst', async () => {
+    const x = new Float32Array(256).fill(0.5);
+    const data = datasetFromSamples([{ x: { type: 'float32', dims: [1, 256], data: x } }]);
+    // The first Add adds noise at about 60 dB to exact inputs; the second, at about 20 dB.
+    const report = await compareModels(twoAdds([0, 0]), twoAdds([0.004, 0.4]), data, {
+      executors: ortExecutorFactory,
+      perLayer: true,
+      latencyRuns: 0,
+    });
+    const [first, second] = report.layers!;
+    expect(first!.name).toBe('a');
+    expect(first!.drop).toBeGreaterThan(second!.drop);
+    expect(second!.addedNoise).toBeGreaterThan(100 * first!.addedNoise);
+    // Noise ratios add: the second layer's plus the first's make the output's.
+    expect(first!.addedNoise + second!.addedNoise).toBeCloseTo(10 ** (-second!.sqnr / 10), 12);
   });
 });
 

@@ -61,19 +61,20 @@ export function renderComparison(report: ComparisonReport, sizes: [number, numbe
     );
   }
   if (report.layers) {
-    const worst = [...report.layers].sort((a, b) => b.drop - a.drop).slice(0, top);
+    const worst = [...report.layers].sort((a, b) => b.addedNoise - a.addedNoise).slice(0, top);
     lines.push(
       '',
-      `where error enters (top ${worst.length} of ${report.layers.length} layers, by dB lost against their inputs):`,
+      `where error enters (top ${worst.length} of ${report.layers.length} layers, by the noise each adds; 'adds' is`,
+      'that noise alone as an SQNR):',
       formatTable([
-        ['value', 'op', 'node', 'SQNR', 'inputs', 'lost'],
+        ['value', 'op', 'node', 'SQNR', 'inputs', 'adds'],
         ...worst.map((layer) => [
           layer.name,
           layer.opType,
           layer.node,
           decibels(layer.sqnr),
           decibels(layer.inputSqnr),
-          `${layer.drop.toFixed(1)} dB`,
+          layer.addedNoise > 0 ? decibels(-10 * Math.log10(layer.addedNoise)) : '-',
         ]),
       ]),
     );
