@@ -134,6 +134,24 @@ describe('whittle quantize', () => {
     expect(warning.message).toMatch(/whittle compare --per-layer/);
   });
 
+  it('times both models on the data and warns when the quantized one is no faster', async () => {
+    const timed = await quantizeOnImages('classifier.timed.onnx', '--latency-runs', '3', '--json');
+    expect(timed.code, timed.stderr).toBe(0);
+    const report = JSON.parse(timed.stdout);
+    expect(report.latency.runs).toBe(3);
+    expect(report.latency.referenceMilliseconds).toBeGreaterThan(0);
+    expect(report.latency.ratio).toBeCloseTo(
+      report.latency.candidateMilliseconds / report.latency.referenceMilliseconds,
+      6,
+    );
+    const warned = report.diagnostics.some((diagnostic: { code: string }) => diagnostic.code === 'QUANTIZE_NOT_FASTER');
+    expect(warned).toBe(report.latency.ratio >= 1);
+    const untimed = await quantizeOnImages('classifier.untimed.onnx', '--latency-runs', '0', '--json');
+    expect(JSON.parse(untimed.stdout).latency).toBeUndefined();
+    const text = await quantizeOnImages('classifier.timed-text.onnx', '--latency-runs', '2');
+    expect(text.stdout).toMatch(/latency \(median of 2\)/);
+  });
+
   it('names both ways out when static mode has neither data nor table', async () => {
     const { code, stderr } = await whittle(['quantize', classifier, '-o', join(folder, 'never.onnx')]);
     expect(code).toBe(2);

@@ -11,10 +11,11 @@ import {
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
 import { type Model, verifyModel } from '@whittle/ir';
+import { type ComparisonReport, compareModels } from '@whittle/evaluate';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
 import { correctBiasesOnData, lowFidelityDiagnostic, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
-import { type PipelineStep, WhittleError } from '@whittle/spec';
+import { type Diagnostic, type PipelineStep, WhittleError } from '@whittle/spec';
 import type { Command } from 'commander';
 import { type CliIo, usageError } from '../cli-error.js';
 import { collect, inputAndOutput, integerOption, oneOf } from '../cli-options.js';
@@ -48,6 +49,7 @@ interface QuantizeCommandOptions {
   exclude: string[];
   blockSize: string;
   biasCorrection: string;
+  latencyRuns: string;
   report?: string;
   json?: boolean;
   debug?: boolean;
@@ -188,6 +190,47 @@ async function correctBiases(
   return result;
 }
 
+type Latency = NonNullable<ComparisonReport['latency']>;
+
+/** Median latency of both models on the first sample, in alternating runs (compareModels' timing). */
+async function measureLatency(
+  reference: Model,
+  quantized: Model,
+  dataset: CalibrationDataset,
+  runs: number,
+  io: CliIo,
+): Promise<Latency | undefined> {
+  const progress = new ProgressBar('time both models', 'runs', {
+    write: io.stderr,
+    interactive: io.interactive ?? false,
+  });
+  const report = await compareModels(reference, quantized, dataset, {
+    executors: ortExecutorFactory,
+    samples: 1,
+    latencyRuns: runs,
+  });
+  const latency = report.latency;
+  progress.finish(
+    latency
+      ? `${formatMilliseconds(latency.referenceMilliseconds)} -> ${formatMilliseconds(latency.candidateMilliseconds)} per run (${latency.ratio.toFixed(2)}x)`
+      : 'no sample to time the models on',
+  );
+  return latency;
+}
+
+/** A warning when the quantized model is no faster than the float one on ONNX Runtime's CPU kernels. */
+function notFasterDiagnostic(latency: Latency): Diagnostic | undefined {
+  if (latency.ratio < 1) return undefined;
+  return {
+    code: 'QUANTIZE_NOT_FASTER',
+    severity: 'warning',
+    message:
+      `the quantized model takes ${latency.ratio.toFixed(2)}x the float model's time on ONNX Runtime's CPU kernels ` +
+      `(median of ${latency.runs} runs on one sample): its integer kernels do not pay on this model. --mode fp16 ` +
+      'halves the size without integer kernels; --exclude keeps chosen ops in float',
+  };
+}
+
 function markdownReport(report: Record<string, unknown>, rows: string[][]): string {
   const correction = report.biasCorrection as MeasuredBiasCorrectionResult | undefined;
   const table = (cells: string[][]) => cells.map((row) => `| ${row.join(' | ')} |`).join('\n');
@@ -242,6 +285,11 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       'static: measured (also the drift of channel means measured on --data) | weights (weight rounding only) | off',
       'measured',
     )
+    .option(
+      '--latency-runs <count>',
+      'static with --data: time both models this many runs each on one sample (ONNX Runtime CPU); 0 skips',
+      '10',
+    )
     .option('--report <file>', 'also write a report (.json or .md)')
     .option('--debug', 'run the IR verifier after every pass')
     .option('--json', 'print the report as JSON');
@@ -249,6 +297,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const mode = oneOf('--mode', options.mode, MODES)!;
     oneOf('--format', options.format, ['qdq', 'qoperator'] as const);
     oneOf('--bias-correction', options.biasCorrection, BIAS_CORRECTIONS);
+    const latencyRuns = integerOption('--latency-runs', options.latencyRuns);
     if (options.perChannel && options.perTensor) throw usageError('--per-channel and --per-tensor exclude each other');
     if (options.report && !['.json', '.md'].includes(extname(options.report))) {
       throw usageError('--report writes a .json or a .md file');
@@ -259,15 +308,15 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const operatorsBefore = operatorCounts(loaded.model);
     const calibration = mode === 'static' ? await calibrationTableFor(loaded.model, modelPath, options, io) : undefined;
     // The float model, for measuring the quantized one against (the pipeline changes `loaded.model` in place).
-    const reference =
-      calibration?.dataset && options.biasCorrection === 'measured' ? readModel(input).model : undefined;
+    const measures = calibration?.dataset && (options.biasCorrection === 'measured' || latencyRuns > 0);
+    const reference = measures ? readModel(input).model : undefined;
     const registry = await createRegistry([]);
     const run = (model: Model, steps: PipelineStep[]) =>
       runPipeline(registry, model, Pipeline.fromSteps(steps, registry), options.debug);
     const started = performance.now();
     const results = [await run(loaded.model, quantizeSteps(mode, options, calibration?.table))];
     let biasCorrection: MeasuredBiasCorrectionResult | undefined;
-    if (reference && calibration?.dataset) {
+    if (reference && calibration?.dataset && options.biasCorrection === 'measured') {
       biasCorrection = await correctBiases(reference, results[0]!.model, calibration.dataset, io);
       // The correction runs outside the pipeline: --debug verifies its result as the pipeline does a pass's.
       const problem = options.debug
@@ -284,6 +333,10 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       results.push(await run(results[0]!.model, ['lower-qoperator']));
     }
     const result = results.at(-1)!;
+    const latency =
+      reference && calibration?.dataset && latencyRuns > 0
+        ? await measureLatency(reference, result.model, calibration.dataset, latencyRuns, io)
+        : undefined;
     const written = writeModel(result.model, output);
     const bytesAfter = written.modelBytes + written.externalBytes;
     const statistics: Record<string, number> = Object.assign({}, ...results.map((each) => statisticsByPass(each)));
@@ -298,11 +351,14 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       operators: { before: operatorsBefore, after: operatorCounts(result.model) },
       statistics,
       ...(biasCorrection ? { biasCorrection } : {}),
+      ...(latency ? { latency } : {}),
       milliseconds,
       diagnostics: [
         ...loaded.diagnostics,
         ...results.flatMap((each) => each.diagnostics),
-        ...(biasCorrection ? [lowFidelityDiagnostic(biasCorrection)].filter((each) => each !== undefined) : []),
+        ...[biasCorrection && lowFidelityDiagnostic(biasCorrection), latency && notFasterDiagnostic(latency)].filter(
+          (each) => each !== undefined,
+        ),
       ],
     };
     const rows = [
@@ -313,6 +369,16 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
         formatCount(report.nodes.after),
         `${(report.nodes.after / nodesBefore).toFixed(2)}x`,
       ],
+      ...(latency
+        ? [
+            [
+              `latency (median of ${latency.runs})`,
+              formatMilliseconds(latency.referenceMilliseconds),
+              formatMilliseconds(latency.candidateMilliseconds),
+              `${latency.ratio.toFixed(2)}x`,
+            ],
+          ]
+        : []),
     ];
     if (options.report) {
       const file = resolve(io.cwd, options.report);
