@@ -207,7 +207,9 @@ function rankLayers(shared: Map<string, Node>, layers: Map<string, ErrorAccumula
     sqnrs.set(name, metrics.sqnr);
     const inputSqnr = Math.min(Number.POSITIVE_INFINITY, ...node.inputs.map(reaching));
     const drop = capped(inputSqnr) - capped(metrics.sqnr);
-    const addedNoise = noiseRatio(metrics.sqnr) - noiseRatio(inputSqnr);
+    // No signal at all (SQNR −Infinity) on both sides says nothing about this layer: 0, not Infinity − Infinity.
+    const added = noiseRatio(metrics.sqnr) - noiseRatio(inputSqnr);
+    const addedNoise = Number.isNaN(added) ? 0 : added;
     results.push({ name, node: node.name, opType: node.opType, inputSqnr, drop, addedNoise, ...metrics });
   }
   return results;

@@ -41,6 +41,7 @@ import {
   readQdqParameters,
 } from './static-qat.js';
 import { quantizeStaticBytes, type StaticQuantizedTensor, weightChannelAxis } from './static-weights.js';
+import { floatsOfBytes } from './weight-kernels.js';
 
 /** Per-tensor parameters of an activation. */
 export interface ActivationParameters {
@@ -697,11 +698,12 @@ export class StaticPlanner {
     let shift: Float64Array | undefined;
     const means = this.inputChannelMeans(plan);
     for (const need of plan.weights) {
-      const constant = need.value.constant!;
-      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need), constant.bytes());
+      // Read once (external data is read from its file on each call).
+      const bytes = need.value.constant!.bytes();
+      const emitted = this.emitWeight(node, need, this.biasFloors(plan, need), bytes);
       weightScales = emitted.quantized.scales;
       // The float values as an array only here: a full copy when their bytes are not 4-byte aligned.
-      if (means) shift = weightRoundingShift(node, constant.toArray() as Float32Array, emitted.quantized, means);
+      if (means) shift = weightRoundingShift(node, floatsOfBytes(bytes), emitted.quantized, means);
     }
     for (const { index, value } of plan.constants) this.emitConstant(node, index, value);
     if (shift && !plan.bias) this.placeBiasCorrection(plan, shift);

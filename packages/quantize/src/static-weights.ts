@@ -3,6 +3,7 @@
  * float constants into integers with one scale per tensor or per channel.
  */
 import { DataType, type Node } from '@whittle/ir';
+import { WhittleError } from '@whittle/spec';
 import {
   computeQuantizationParameters,
   INFINITY_BITS,
@@ -10,7 +11,7 @@ import {
   quantizeValue,
   smallInteger,
 } from './quantization-parameters.js';
-import { type ChannelParameters, channelMagnitudeBits, quantizeChannels } from './weight-kernels.js';
+import { type ChannelParameters, channelMagnitudeBits, floatsOfBytes, quantizeChannels } from './weight-kernels.js';
 
 /** Integers with the parameters that dequantize them: x = (q - zeroPoint[c]) * scale[c]. */
 export interface StaticQuantizedTensor {
@@ -89,7 +90,9 @@ export function quantizeStaticTensor(
 
 /**
  * quantizeStaticTensor of float32 values given as their little-endian bytes (a tensor's raw data, at any alignment):
- * the WebAssembly kernels copy them in a block at a time, so the weight is never copied whole first.
+ * the WebAssembly kernels copy them in a block at a time, so symmetric weights (the default) are never copied whole
+ * first. Asymmetric ranges, and channels holding an infinity or a NaN, read the values as an array: a copy when the
+ * bytes are not 4-byte aligned.
  */
 export function quantizeStaticBytes(
   bytes: Uint8Array,
@@ -101,6 +104,13 @@ export function quantizeStaticBytes(
   const narrow = symmetric && (settings.narrow ?? false);
   const integers = integerRange(type, { narrow });
   const length = bytes.byteLength / 4;
+  const elements = dims.reduce((product, dim) => product * dim, 1);
+  if (length !== elements) {
+    throw new WhittleError(
+      'TENSOR_DATA_SIZE_MISMATCH',
+      `a float32 tensor [${dims.join(', ')}] has ${elements * 4} bytes, not ${bytes.byteLength}`,
+    );
+  }
   const channels = smallInteger(axis === undefined ? 1 : (dims[axis] ?? 1));
   // Elements are [outer, channels, inner] row-major: each channel owns runs of `inner` consecutive elements.
   const inner = smallInteger(
@@ -110,7 +120,7 @@ export function quantizeStaticBytes(
   const { minima, maxima } =
     symmetric && settings.range === undefined
       ? magnitudeRanges(bytes, channels, inner)
-      : channelRanges(float32Values(bytes), channels, inner);
+      : channelRanges(floatsOfBytes(bytes), channels, inner);
   const scales = new Float32Array(channels);
   const zeroPoints = new Int32Array(channels);
   for (let channel = 0; channel < channels; channel++) {
@@ -127,15 +137,9 @@ export function quantizeStaticBytes(
   }
   const data = typedArrayFor(type, length);
   const parameters = { scales, zeroPoints, lowest: integers.min, highest: integers.max };
-  if (data instanceof Int32Array) quantizeWithoutKernels(float32Values(bytes), channels, inner, parameters, data);
+  if (data instanceof Int32Array) quantizeWithoutKernels(floatsOfBytes(bytes), channels, inner, parameters, data);
   else quantizeChannels(bytes, channels, inner, parameters, data);
   return { type, dims: [...dims], data, scales, zeroPoints, axis };
-}
-
-/** Float32 values of little-endian bytes: a view when they are aligned, else a copy. */
-function float32Values(bytes: Uint8Array): Float32Array {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
-  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
 }
 
 interface ChannelRanges {
@@ -185,7 +189,7 @@ function magnitudeRanges(bytes: Uint8Array, channels: number, inner: number): Ch
       maxima[channel] = magnitudes[channel]!;
       continue;
     }
-    values ??= float32Values(bytes);
+    values ??= floatsOfBytes(bytes);
     let high = 0;
     for (let start = channel * inner; start < values.length; start += channels * inner) {
       for (let index = start; index < start + inner; index++) {

@@ -1,7 +1,7 @@
 /**
  * The WebAssembly kernels of weight quantization (weight-kernels.wat) and the memory they work in. Weights are
- * copied in a block at a time (a few hundred kilobytes: the block stays in cache between the copy and the kernel),
- * so a tensor is never copied whole, whatever the alignment of its bytes in the file.
+ * copied in a block at a time (256 KB for quantizeChannels: the block stays in cache between the copy and the
+ * kernel), so quantizeChannels never copies a tensor whole, whatever the alignment of its bytes in the file.
  */
 import { WEIGHT_KERNELS_BASE64 } from './weight-kernels-binary.js';
 
@@ -34,7 +34,7 @@ function instantiate(): KernelExports {
 
 /**
  * The kernels for a workspace of `size` bytes. Workspaces up to SHARED_BYTES share one instance, whose memory lives
- * as long as the process; a larger one (B of a big MatMulNBits weight) gets its own, freed with the workspace.
+ * as long as the process; a larger one (MatMulNBits' B of a big weight) gets its own, freed with the workspace.
  */
 function kernelsFor(size: number): KernelExports {
   if (size > SHARED_BYTES) return instantiate();
@@ -43,10 +43,10 @@ function kernelsFor(size: number): KernelExports {
 }
 
 const PAGE_SIZE = 65536;
-/** The most memory the shared instance keeps: 64 MB. */
-const SHARED_BYTES = 64 * 1024 * 1024;
-/** Float32 values per block copied in: 256 KB, well inside a core's L2 cache. */
-export const BLOCK_VALUES = 65536;
+/** The most memory the shared instance keeps for the life of the process: 16 MB. */
+const SHARED_BYTES = 16 * 1024 * 1024;
+/** Float32 values per block quantizeChannels copies in: 256 KB, well inside a core's L2 cache. */
+const BLOCK_VALUES = 65536;
 
 /**
  * Named regions of the kernels' memory, laid out once (growing the memory as needed) for one quantization. Views
@@ -121,20 +121,42 @@ export function storeParameters(workspace: KernelWorkspace, parameters: ChannelP
   }
 }
 
-/**
- * The chunks of a [outer, channels, inner] tensor of `length` elements that are copied in one at a time: whole rows
- * of channels when the channel axis is last (`inner` 1), else whole runs of one channel.
- */
-function* chunks(length: number, channels: number, inner: number): Generator<{ start: number; count: number }> {
-  const unit = inner === 1 ? channels : inner;
-  const step = Math.max(1, Math.floor(BLOCK_VALUES / unit)) * unit;
-  for (let start = 0; start < length; start += step) yield { start, count: Math.min(step, length - start) };
+/** A part of a [outer, channels, inner] tensor copied in at once: elements [start, start + count). */
+interface Chunk {
+  start: number;
+  count: number;
+  /** Runs of `runLength` elements of one channel each (the runs layout), the first of them of channel `channel`. */
+  runs: number;
+  runLength: number;
+  channel: number;
 }
 
-/** The largest block the chunks of a tensor need. */
-function chunkSize(length: number, channels: number, inner: number): number {
-  const unit = inner === 1 ? channels : inner;
-  return Math.min(length, Math.max(1, Math.floor(BLOCK_VALUES / unit)) * unit);
+/**
+ * The chunks of a [outer, channels, inner] tensor of `length` elements, copied in one at a time: whole rows of
+ * channels when the channel axis is last (`inner` 1), else whole runs of one channel, or pieces of a run longer
+ * than a block (one scale for the tensor: `inner` is its length).
+ */
+function chunksOf(length: number, channels: number, inner: number): { chunks: Chunk[]; largest: number } {
+  const chunks: Chunk[] = [];
+  if (length === 0) return { chunks, largest: 0 };
+  if (inner === 1 || inner <= BLOCK_VALUES) {
+    const unit = inner === 1 ? channels : inner;
+    const step = Math.max(1, Math.floor(BLOCK_VALUES / unit)) * unit;
+    for (let start = 0; start < length; start += step) {
+      const count = Math.min(step, length - start);
+      chunks.push({ start, count, runs: count / inner, runLength: inner, channel: (start / inner) % channels });
+    }
+    return { chunks, largest: Math.min(step, length) };
+  }
+  for (let runStart = 0; runStart < length; runStart += inner) {
+    const channel = (runStart / inner) % channels;
+    const runEnd = Math.min(length, runStart + inner);
+    for (let start = runStart; start < runEnd; start += BLOCK_VALUES) {
+      const count = Math.min(BLOCK_VALUES, runEnd - start);
+      chunks.push({ start, count, runs: 1, runLength: count, channel });
+    }
+  }
+  return { chunks, largest: Math.min(BLOCK_VALUES, length) };
 }
 
 /**
@@ -143,14 +165,15 @@ function chunkSize(length: number, channels: number, inner: number): number {
  */
 export function channelMagnitudeBits(bytes: Uint8Array, channels: number, inner: number): Int32Array {
   const length = bytes.byteLength / 4;
-  const workspace = new KernelWorkspace({ maxima: channels * 4, input: chunkSize(length, channels, inner) * 4 });
+  const { chunks, largest } = chunksOf(length, channels, inner);
+  const workspace = new KernelWorkspace({ maxima: channels * 4, input: largest * 4 });
   workspace.integers('maxima', channels).fill(0);
   const input = workspace.offset('input');
   const maxima = workspace.offset('maxima');
-  for (const { start, count } of chunks(length, channels, inner)) {
+  for (const { start, count, runs, runLength, channel } of chunks) {
     workspace.load('input', bytes, start, count);
     if (inner === 1) workspace.kernels.magnitudeColumns(input, count / channels, channels, maxima);
-    else workspace.kernels.magnitudeRuns(input, count / inner, inner, channels, (start / inner) % channels, maxima);
+    else workspace.kernels.magnitudeRuns(input, runs, runLength, channels, channel, maxima);
   }
   return Int32Array.from(workspace.integers('maxima', channels));
 }
@@ -171,22 +194,47 @@ export function quantizeChannels(
   const signed = output instanceof Int8Array || output instanceof Int16Array;
   // Unsigned values pass the kernels' signed narrowing offset by half their range (see storeVector).
   const bias = signed ? 0 : 2 ** (8 * width - 1);
-  const size = chunkSize(length, channels, inner);
-  const workspace = new KernelWorkspace({ ...parameterRegions(channels), input: size * 4, output: size * width });
+  const { chunks, largest } = chunksOf(length, channels, inner);
+  const workspace = new KernelWorkspace({ ...parameterRegions(channels), input: largest * 4, output: largest * width });
   storeParameters(workspace, parameters, channels);
   const channelParameters = ['scales', 'zeroPoints', 'lows', 'highs'].map((name) => workspace.offset(name));
   const input = workspace.offset('input');
   const result = workspace.offset('output');
   const target = new Uint8Array(output.buffer, output.byteOffset, output.byteLength);
-  for (const { start, count } of chunks(length, channels, inner)) {
+  for (const { start, count, runs, runLength, channel } of chunks) {
     workspace.load('input', bytes, start, count);
     if (inner === 1) {
       workspace.kernels.quantizeColumns(input, count / channels, channels, ...channelParameters, result, width, bias);
     } else {
-      const channel = (start / inner) % channels;
-      const runs = [input, count / inner, inner, channels, channel];
-      workspace.kernels.quantizeRuns(...runs, ...channelParameters, result, width, bias);
+      const layout = [input, runs, runLength, channels, channel];
+      workspace.kernels.quantizeRuns(...layout, ...channelParameters, result, width, bias);
     }
     target.set(workspace.bytes('output', count * width), start * width);
   }
+}
+
+/**
+ * Float32 elements [start, start + length) of little-endian bytes: a view when the bytes are aligned, else a copy
+ * into one scratch buffer that every call reuses (weights read from a file are rarely 4-byte aligned).
+ */
+export function float32Reader(
+  bytes: Uint8Array,
+  maximumLength: number,
+): (start: number, length: number) => Float32Array {
+  const size = Float32Array.BYTES_PER_ELEMENT;
+  if (bytes.byteOffset % size === 0) {
+    return (start, length) => new Float32Array(bytes.buffer, bytes.byteOffset + start * size, length);
+  }
+  const scratch = new Float32Array(maximumLength);
+  const scratchBytes = new Uint8Array(scratch.buffer);
+  return (start, length) => {
+    scratchBytes.set(bytes.subarray(start * size, (start + length) * size));
+    return scratch.subarray(0, length);
+  };
+}
+
+/** All float32 values of little-endian bytes: a view when they are aligned, else a copy. */
+export function floatsOfBytes(bytes: Uint8Array): Float32Array {
+  const length = bytes.byteLength / Float32Array.BYTES_PER_ELEMENT;
+  return float32Reader(bytes, length)(0, length);
 }

@@ -5,8 +5,9 @@
 ;;
 ;; Quantizing one value is QuantizeLinear's arithmetic: round_half_even(float32(x / scale)) clamped to
 ;; [lowest - zero point, highest - zero point], then the zero point added. `lows` and `highs` hold those clamped
-;; bounds per channel as floats. NaN passes the clamp (min and max return NaN), converts to 0 and so becomes the
-;; zero point. Division rather than a reciprocal: float32 division is what QuantizeLinear does, bit for bit.
+;; bounds per channel as floats. NaN becomes the zero point: in four lanes a mask zeroes it before the clamp (pmin,
+;; pmax and the rounding below would turn it into garbage); alone, it passes min and max and converts to 0.
+;; Division rather than a reciprocal: float32 division is what QuantizeLinear does, bit for bit.
 (module
   (memory (export "memory") 1)
 
@@ -369,23 +370,33 @@
           (then (local.set $input (i32.add (local.get $input) (local.get $second)))))
         (local.set $row (i32.add (local.get $row) (local.get $rowStep)))
         (br $rowLoop))))
-;; `columns` blobs of `blobSize` bytes (a multiple of 8) from `blobs`, one after the other, to `target`, `stride`
-  ;; bytes apart: a block's blobs into B [N, blocks, blobSize]. Assembled apart first because B's blobs of one block
-  ;; lie a power of two apart, where the codes' byte-sized writes would keep evicting each other from cache.
+
+  ;; `columns` blobs of `blobSize` bytes from `blobs`, one after the other, to `target`, `stride` bytes apart: a
+  ;; block's blobs into B [N, blocks, blobSize]. Assembled apart first because B's blobs of one block lie a power of
+  ;; two apart, where the codes' byte-sized writes would keep evicting each other from cache. Eight bytes at a time
+  ;; (blobs of the block sizes MatMulNBits takes are multiples of 8), then any bytes left one at a time.
   (func (export "scatterBlobs")
     (param $blobs i32) (param $columns i32) (param $blobSize i32) (param $target i32) (param $stride i32)
-    (local $column i32) (local $index i32)
+    (local $column i32) (local $index i32) (local $wordsEnd i32)
+    (local.set $wordsEnd (i32.and (local.get $blobSize) (i32.const -8)))
     (block $columnsDone
       (loop $columnLoop
         (br_if $columnsDone (i32.ge_u (local.get $column) (local.get $columns)))
         (local.set $index (i32.const 0))
         (block $wordsDone
           (loop $wordLoop
-            (br_if $wordsDone (i32.ge_u (local.get $index) (local.get $blobSize)))
+            (br_if $wordsDone (i32.ge_u (local.get $index) (local.get $wordsEnd)))
             (i64.store (i32.add (local.get $target) (local.get $index)) (i64.load (local.get $blobs)))
             (local.set $blobs (i32.add (local.get $blobs) (i32.const 8)))
             (local.set $index (i32.add (local.get $index) (i32.const 8)))
             (br $wordLoop)))
+        (block $bytesDone
+          (loop $byteLoop
+            (br_if $bytesDone (i32.ge_u (local.get $index) (local.get $blobSize)))
+            (i32.store8 (i32.add (local.get $target) (local.get $index)) (i32.load8_u (local.get $blobs)))
+            (local.set $blobs (i32.add (local.get $blobs) (i32.const 1)))
+            (local.set $index (i32.add (local.get $index) (i32.const 1)))
+            (br $byteLoop)))
         (local.set $target (i32.add (local.get $target) (local.get $stride)))
         (local.set $column (i32.add (local.get $column) (i32.const 1)))
         (br $columnLoop))))

@@ -115,6 +115,9 @@ describe('quantizeMatMulNBits', () => {
       [200, 3, 128],
       [1, 4, 32],
       [130, 17, 64],
+      // Blobs that are not a multiple of 8 bytes (MatMulNBits takes 16 to 256; the packing does not care).
+      [41, 6, 24],
+      [19, 7, 12],
     ] as const) {
       const settings = { ...base, blockSize };
       const values = randomWeights(random, k * n);

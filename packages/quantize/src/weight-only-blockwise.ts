@@ -21,7 +21,7 @@ import {
   smallInteger,
   symmetricSignedScale,
 } from './quantization-parameters.js';
-import { KernelWorkspace, parameterRegions, storeParameters } from './weight-kernels.js';
+import { float32Reader, KernelWorkspace, parameterRegions, storeParameters } from './weight-kernels.js';
 
 export interface BlockSettings {
   bits: 4 | 8;
@@ -202,24 +202,6 @@ interface PackedOutput {
   weights: Uint8Array;
   scales: Float32Array;
   zeroPoints: Int16Array;
-}
-
-/**
- * Float32 elements [start, start + length) of little-endian bytes: a view when the bytes are aligned, else a copy
- * into one scratch buffer that every call reuses (weights read from a file are rarely 4-byte aligned; copying a
- * block at a time keeps it in cache instead of copying the whole tensor first).
- */
-function float32Reader(bytes: Uint8Array, maximumLength: number): (start: number, length: number) => Float32Array {
-  const size = Float32Array.BYTES_PER_ELEMENT;
-  if (bytes.byteOffset % size === 0) {
-    return (start, length) => new Float32Array(bytes.buffer, bytes.byteOffset + start * size, length);
-  }
-  const scratch = new Float32Array(maximumLength);
-  const scratchBytes = new Uint8Array(scratch.buffer);
-  return (start, length) => {
-    scratchBytes.set(bytes.subarray(start * size, (start + length) * size));
-    return scratch.subarray(0, length);
-  };
 }
 
 /** QuantizeLinear before saturation: round_half_even(float32(value / scale)) + zero point; NaN stays NaN. */

@@ -24,6 +24,12 @@ function decibels(value: number): string {
   return value === Number.POSITIVE_INFINITY ? 'identical' : `${value.toFixed(1)} dB`;
 }
 
+/** The noise a layer adds, as the SQNR it alone would give. */
+function addedNoiseText(addedNoise: number): string {
+  if (addedNoise === Number.POSITIVE_INFINITY) return 'no signal';
+  return addedNoise > 0 ? decibels(-10 * Math.log10(addedNoise)) : '-';
+}
+
 function fileSize(path: string): number {
   // A model with external data counts its data file too.
   const own = statSync(path).size;
@@ -74,7 +80,7 @@ export function renderComparison(report: ComparisonReport, sizes: [number, numbe
           layer.node,
           decibels(layer.sqnr),
           decibels(layer.inputSqnr),
-          layer.addedNoise > 0 ? decibels(-10 * Math.log10(layer.addedNoise)) : '-',
+          addedNoiseText(layer.addedNoise),
         ]),
       ]),
     );
