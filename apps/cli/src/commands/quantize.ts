@@ -212,7 +212,9 @@ async function measureLatency(
   const latency = report.latency;
   progress.finish(
     latency
-      ? `${formatMilliseconds(latency.referenceMilliseconds)} -> ${formatMilliseconds(latency.candidateMilliseconds)} per run (${latency.ratio.toFixed(2)}x)`
+      ? `latency ${formatMilliseconds(latency.referenceMilliseconds)} float → ` +
+          `${formatMilliseconds(latency.candidateMilliseconds)} quantized (${latency.ratio.toFixed(2)}x, median of ` +
+          `${latency.runs} runs)`
       : 'no sample to time the models on',
   );
   return latency;
