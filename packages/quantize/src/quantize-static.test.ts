@@ -621,6 +621,28 @@ describe('quantize-static: exclusions and overrides', () => {
     expect(constantOf(dequantizeOf(second, 1).input(0)).dataType).toBe(DataType.UINT8);
   });
 
+  it('an override of an output whose activation is folded applies to the activation’s output', async () => {
+    // Conv → Relu is quantized after the Relu: `conv_out` itself gets no Q/DQ, so its override moves to the Relu's.
+    const model = convRelu();
+    const table = await calibrated(model, 'x', [1, 3, 8, 8]);
+    const { reports } = await runStatic(model, { calibrationTable: table, overrides: { conv_out: { type: 'int16' } } });
+    const relu = nodesOf(model, 'Relu')[0]!;
+    const quantize = relu.output(0)!.uses.find((use) => use.node.opType === 'QuantizeLinear')!.node;
+    expect(constantOf(quantize.input(2)).dataType).toBe(DataType.INT16);
+    expect(reports.filter((report) => report.code === QuantizeStaticCodes.OVERRIDE_UNUSED)).toEqual([]);
+  });
+
+  it('warns of an override that sets nothing, naming it', async () => {
+    const model = threeConvs();
+    const table = await calibrated(model, 'x', [1, 2, 4, 4]);
+    const { reports } = await runStatic(model, {
+      calibrationTable: table,
+      overrides: { t0: { type: 'int16' }, tO: { type: 'int16' } },
+    });
+    const warnings = reports.filter((report) => report.code === QuantizeStaticCodes.OVERRIDE_UNUSED);
+    expect(warnings.map((warning) => [warning.severity, warning.location?.value])).toEqual([['warning', 'tO']]);
+  });
+
   it('a tensor without a range: warning with its name, the op stays float', async () => {
     const model = threeConvs();
     const table = await calibrated(model, 'x', [1, 2, 4, 4]);

@@ -136,6 +136,7 @@ async function runStatic(model: Model, options: ResolvedStaticOptions, context: 
       });
     }
   }
+  planner.reportUnusedOverrides();
   dropAddedValueInfo();
   const statistics = planner.statistics;
   const changed = quantized || lifted.changed || batchNormsFolded > 0;

@@ -23,6 +23,8 @@ export const QuantizeStaticCodes = {
   OPSET_TOO_OLD: 'QUANTIZE_OPSET_TOO_OLD',
   /** info: the default opset was raised from 9 to 10 (Slice and TopK rewritten) so ONNX Runtime can fuse Q/DQ. */
   OPSET_UPGRADED: 'QUANTIZE_OPSET_UPGRADED',
+  /** warning: an override that set nothing: the model has no tensor of that name, or leaves it in float. */
+  OVERRIDE_UNUSED: 'QUANTIZE_OVERRIDE_UNUSED',
   /** error: the calibration table names none of the model's tensors: it was made for another model. */
   TABLE_MISMATCH: 'QUANTIZE_TABLE_MISMATCH',
   /** info: some tensors of the calibration table are not in the model (the model was edited after calibration). */

@@ -195,6 +195,8 @@ export class StaticPlanner {
   private readonly plans: TensorQuantization[] = [];
   private readonly nodePlans: NodePlan[] = [];
   private readonly reportedMissing = new Set<string>();
+  /** Names whose override set the parameters of something quantized: the others are reported as unused. */
+  private readonly usedOverrides = new Set<string>();
   private readonly keptFloat = new Set<Node>();
   private readonly weights = new Map<string, EmittedWeight>();
   private readonly replacedConstants = new Set<Value>();
@@ -349,6 +351,26 @@ export class StaticPlanner {
     };
   }
 
+  /** The override of a tensor, noted as used: the caller quantizes the tensor with it. */
+  private overrideFor(name: string): ResolvedTensorOverride | undefined {
+    const override = this.options.overrides.get(name);
+    if (override) this.usedOverrides.add(name);
+    return override;
+  }
+
+  /** A warning per override that set nothing: a name the model lacks, or a tensor left in float or folded away. */
+  reportUnusedOverrides(): void {
+    for (const name of this.options.overrides.keys()) {
+      if (this.usedOverrides.has(name)) continue;
+      this.settings.report({
+        code: QuantizeStaticCodes.OVERRIDE_UNUSED,
+        severity: 'warning',
+        message: `the override of '${name}' applies to nothing this pass quantizes: no tensor of that name, or one left in float`,
+        location: { value: name, path: `options.overrides.${name}` },
+      });
+    }
+  }
+
   private rangeOf(name: string): { min: number | undefined; max: number | undefined } {
     const override = this.options.overrides.get(name);
     const table = this.options.ranges.get(name);
@@ -359,6 +381,7 @@ export class StaticPlanner {
   private activationParameters(
     value: Value,
     fallback?: { min: number; max: number },
+    foldedFrom?: Value,
   ): ActivationParameters | undefined {
     let { min, max } = this.rangeOf(value.name);
     if (fallback) {
@@ -366,7 +389,9 @@ export class StaticPlanner {
       max ??= fallback.max;
     }
     if (min === undefined || max === undefined) return undefined;
-    const override = this.options.overrides.get(value.name);
+    // The output of an op whose activation is folded is never quantized itself: its override (type, symmetry)
+    // applies to the activation's output, which stands for it.
+    const override = this.overrideFor(value.name) ?? (foldedFrom ? this.overrideFor(foldedFrom.name) : undefined);
     return this.parametersFor(min, max, override);
   }
 
@@ -511,7 +536,9 @@ export class StaticPlanner {
           : undefined;
       const target = folded?.output ?? output;
       if (this.stateOf(target)) continue;
-      const params = this.activationParameters(target, folded ? this.foldedRange(output, folded) : undefined);
+      const params = folded
+        ? this.activationParameters(target, this.foldedRange(output, folded), output)
+        : this.activationParameters(target);
       if (params) fresh.push({ value: target, params });
       else if (placement.kind === 'concat') unionOutputs.push(target);
       else missing.push(target.name);
@@ -523,7 +550,7 @@ export class StaticPlanner {
       else
         fresh.push({
           value: output,
-          params: this.parametersFor(union.min, union.max, this.options.overrides.get(output.name)),
+          params: this.parametersFor(union.min, union.max, this.overrideFor(output.name)),
         });
     }
 
@@ -824,7 +851,7 @@ export class StaticPlanner {
 
   private emitWeight(node: Node, need: WeightNeed, floors: Float32Array | undefined, bytes: Uint8Array): EmittedWeight {
     const { value, axis, index } = need;
-    const override = this.options.overrides.get(value.name);
+    const override = this.overrideFor(value.name);
     const type = override?.type ?? this.options.weightType;
     const symmetric = override?.symmetric ?? this.options.symmetricWeights;
     const range = override?.min !== undefined || override?.max !== undefined ? override : undefined;
@@ -861,7 +888,7 @@ export class StaticPlanner {
   }
 
   private emitConstant(node: Node, index: number, value: Value): void {
-    const override = this.options.overrides.get(value.name);
+    const override = this.overrideFor(value.name);
     const type = override?.type ?? this.options.activationType;
     const symmetric = override?.symmetric ?? this.options.symmetricActivations;
     const range = override?.min !== undefined || override?.max !== undefined ? override : undefined;
