@@ -18,6 +18,7 @@ interface KernelExports {
   quantizeColumns(...args: number[]): void;
   quantizeRuns(...args: number[]): void;
   codeColumns(...args: number[]): void;
+  codeRuns(...args: number[]): void;
   symmetricScales(...args: number[]): void;
   scatterBlobs(blobs: number, columns: number, blobSize: number, target: number, stride: number): void;
 }
@@ -45,8 +46,8 @@ function kernelsFor(size: number): KernelExports {
 const PAGE_SIZE = 65536;
 /** The most memory the shared instance keeps for the life of the process: 16 MB. */
 const SHARED_BYTES = 16 * 1024 * 1024;
-/** Float32 values per block quantizeChannels copies in: 256 KB, well inside a core's L2 cache. */
-const BLOCK_VALUES = 65536;
+/** Float32 values per block copied in: 256 KB, well inside a core's L2 cache. */
+export const BLOCK_VALUES = 65536;
 
 /**
  * Named regions of the kernels' memory, laid out once (growing the memory as needed) for one quantization. Views

@@ -371,6 +371,123 @@
         (local.set $row (i32.add (local.get $row) (local.get $rowStep)))
         (br $rowLoop))))
 
+;; MatMulNBits blobs from `runs` runs of `runLength` float32 values of a transposed weight [N, K] (each run one
+  ;; block of K of one column, with its own parameters at index r of the parameter arrays): run r's codes go to the
+  ;; blob at `output + r * blobSize`, two to a byte low nibble first (bits 4) or one to a byte (bits 8). The rest of
+  ;; a blob past a short last block holds the zero point's code (and so does the high nibble of an odd last value).
+  (func (export "codeRuns")
+    (param $input i32) (param $runs i32) (param $runLength i32) (param $scales i32) (param $zeroPoints i32)
+    (param $lows i32) (param $highs i32) (param $codeOffset i32) (param $bits i32) (param $output i32)
+    (param $blobSize i32)
+    (local $run i32) (local $index i32) (local $offset i32) (local $blob i32) (local $pad i32) (local $byte i32)
+    (local $scale v128) (local $low v128) (local $high v128) (local $zeroPoint v128) (local $codes v128)
+    (block $runsDone
+      (loop $runLoop
+        (br_if $runsDone (i32.ge_u (local.get $run) (local.get $runs)))
+        (local.set $offset (i32.shl (local.get $run) (i32.const 2)))
+        (local.set $scale (v128.load32_splat (i32.add (local.get $scales) (local.get $offset))))
+        (local.set $low (v128.load32_splat (i32.add (local.get $lows) (local.get $offset))))
+        (local.set $high (v128.load32_splat (i32.add (local.get $highs) (local.get $offset))))
+        (local.set $zeroPoint (v128.load32_splat (i32.add (local.get $zeroPoints) (local.get $offset))))
+        (local.set $pad (i32.add (i32x4.extract_lane 0 (local.get $zeroPoint)) (local.get $codeOffset)))
+        (local.set $blob (i32.add (local.get $output) (i32.mul (local.get $run) (local.get $blobSize))))
+        (local.set $index (i32.const 0))
+        (if (i32.eq (local.get $bits) (i32.const 4))
+          (then
+            ;; Eight values at a time: their codes as 16-bit lanes, each pair of lanes read as one 32-bit lane
+            ;; (low code | high code << 16) folded into one byte (low | high << 4).
+            (block $octetsDone
+              (loop $octetLoop
+                (br_if $octetsDone (i32.gt_u (i32.add (local.get $index) (i32.const 8)) (local.get $runLength)))
+                (local.set $codes
+                  (i16x8.narrow_i32x4_s
+                    (i32x4.add
+                      (call $quantizeVector (v128.load (local.get $input)) (local.get $scale) (local.get $low)
+                        (local.get $high) (local.get $zeroPoint))
+                      (i32x4.splat (local.get $codeOffset)))
+                    (i32x4.add
+                      (call $quantizeVector (v128.load offset=16 (local.get $input)) (local.get $scale) (local.get $low)
+                        (local.get $high) (local.get $zeroPoint))
+                      (i32x4.splat (local.get $codeOffset)))))
+                (local.set $codes
+                  (v128.or
+                    (v128.and (local.get $codes) (v128.const i32x4 0x0f 0x0f 0x0f 0x0f))
+                    (v128.and (i32x4.shr_u (local.get $codes) (i32.const 12)) (v128.const i32x4 0xf0 0xf0 0xf0 0xf0))))
+                (local.set $codes (i16x8.narrow_i32x4_s (local.get $codes) (local.get $codes)))
+                (v128.store32_lane 0
+                  (i32.add (local.get $blob) (i32.shr_u (local.get $index) (i32.const 1)))
+                  (i8x16.narrow_i16x8_u (local.get $codes) (local.get $codes)))
+                (local.set $input (i32.add (local.get $input) (i32.const 32)))
+                (local.set $index (i32.add (local.get $index) (i32.const 8)))
+                (br $octetLoop)))
+            ;; The values left, a pair at a time; an odd last one pairs with the padding.
+            (block $pairsDone
+              (loop $pairLoop
+                (br_if $pairsDone (i32.ge_u (local.get $index) (local.get $runLength)))
+                (local.set $byte
+                  (i32.add
+                    (call $quantizeScalar (f32.load (local.get $input)) (f32x4.extract_lane 0 (local.get $scale))
+                      (f32x4.extract_lane 0 (local.get $low)) (f32x4.extract_lane 0 (local.get $high))
+                      (i32x4.extract_lane 0 (local.get $zeroPoint)))
+                    (local.get $codeOffset)))
+                (local.set $byte
+                  (i32.or (local.get $byte)
+                    (i32.shl
+                      (if (result i32) (i32.lt_u (i32.add (local.get $index) (i32.const 1)) (local.get $runLength))
+                        (then
+                          (i32.add
+                            (call $quantizeScalar (f32.load offset=4 (local.get $input))
+                              (f32x4.extract_lane 0 (local.get $scale)) (f32x4.extract_lane 0 (local.get $low))
+                              (f32x4.extract_lane 0 (local.get $high)) (i32x4.extract_lane 0 (local.get $zeroPoint)))
+                            (local.get $codeOffset)))
+                        (else (local.get $pad)))
+                      (i32.const 4))))
+                (i32.store8 (i32.add (local.get $blob) (i32.shr_u (local.get $index) (i32.const 1))) (local.get $byte))
+                (local.set $input (i32.add (local.get $input) (i32.const 8)))
+                (local.set $index (i32.add (local.get $index) (i32.const 2)))
+                (br $pairLoop)))
+            ;; An odd count moved the input one value too far.
+            (if (i32.and (local.get $runLength) (i32.const 1))
+              (then (local.set $input (i32.sub (local.get $input) (i32.const 4)))))
+            (local.set $index (i32.shr_u (i32.add (local.get $runLength) (i32.const 1)) (i32.const 1)))
+            (local.set $pad (i32.or (local.get $pad) (i32.shl (local.get $pad) (i32.const 4)))))
+          (else
+            (block $quadsDone
+              (loop $quadLoop
+                (br_if $quadsDone (i32.gt_u (i32.add (local.get $index) (i32.const 4)) (local.get $runLength)))
+                (local.set $codes
+                  (i32x4.add
+                    (call $quantizeVector (v128.load (local.get $input)) (local.get $scale) (local.get $low)
+                      (local.get $high) (local.get $zeroPoint))
+                    (i32x4.splat (local.get $codeOffset))))
+                (local.set $codes (i16x8.narrow_i32x4_s (local.get $codes) (local.get $codes)))
+                (v128.store32_lane 0 (i32.add (local.get $blob) (local.get $index))
+                  (i8x16.narrow_i16x8_u (local.get $codes) (local.get $codes)))
+                (local.set $input (i32.add (local.get $input) (i32.const 16)))
+                (local.set $index (i32.add (local.get $index) (i32.const 4)))
+                (br $quadLoop)))
+            (block $singlesDone
+              (loop $singleLoop
+                (br_if $singlesDone (i32.ge_u (local.get $index) (local.get $runLength)))
+                (i32.store8 (i32.add (local.get $blob) (local.get $index))
+                  (i32.add
+                    (call $quantizeScalar (f32.load (local.get $input)) (f32x4.extract_lane 0 (local.get $scale))
+                      (f32x4.extract_lane 0 (local.get $low)) (f32x4.extract_lane 0 (local.get $high))
+                      (i32x4.extract_lane 0 (local.get $zeroPoint)))
+                    (local.get $codeOffset)))
+                (local.set $input (i32.add (local.get $input) (i32.const 4)))
+                (local.set $index (i32.add (local.get $index) (i32.const 1)))
+                (br $singleLoop)))))
+        ;; $index is now the bytes written: the rest of the blob holds the zero point's code.
+        (block $padDone
+          (loop $padLoop
+            (br_if $padDone (i32.ge_u (local.get $index) (local.get $blobSize)))
+            (i32.store8 (i32.add (local.get $blob) (local.get $index)) (local.get $pad))
+            (local.set $index (i32.add (local.get $index) (i32.const 1)))
+            (br $padLoop)))
+        (local.set $run (i32.add (local.get $run) (i32.const 1)))
+        (br $runLoop))))
+
   ;; `columns` blobs of `blobSize` bytes from `blobs`, one after the other, to `target`, `stride` bytes apart: a
   ;; block's blobs into B [N, blocks, blobSize]. Assembled apart first because B's blobs of one block lie a power of
   ;; two apart, where the codes' byte-sized writes would keep evicting each other from cache. Eight bytes at a time

@@ -181,6 +181,27 @@ describe('quantizeMatMulNBits', () => {
     expect(() => quantizeMatMulNBits(new Uint8Array(4 * 31), 32, 1, 'k-by-n', settings)).toThrow(/124/);
   });
 
+  it('gives the same bytes when no block holds a NaN (the kernels then set the symmetric scales too)', () => {
+    const random = new Random(31);
+    for (const layout of ['k-by-n', 'n-by-k'] as const) {
+      for (const bits of [4, 8] as const) {
+        // K a multiple of the block size, and not: whole blocks only, then a short last block of 100 - 96 = 4.
+        for (const [k, n] of [
+          [128, 37],
+          [100, 9],
+        ] as const) {
+          const settings = { bits, blockSize: 32, symmetric: true };
+          const values = Float32Array.from({ length: k * n }, () => random.uniform(-2, 2));
+          const bytes = layoutBytes(values, k, n, layout, 1);
+          const quantized = quantizeBlocks(n, k, (column, row) => values[row * n + column]!, settings);
+          const packed = quantizeMatMulNBits(bytes, k, n, layout, settings);
+          expect([...packed.scales]).toEqual([...quantized.scales]);
+          expect([...packed.weights]).toEqual([...packMatMulNBitsWeights(quantized, settings)]);
+        }
+      }
+    }
+  });
+
   it('stores symmetric int4 codes offset by 8 and NaN as the zero point', () => {
     const settings: BlockSettings = { bits: 4, blockSize: 16, symmetric: true };
     const values = Float32Array.from({ length: 16 }, (_, index) => (index === 3 ? Number.NaN : index - 8));

@@ -21,7 +21,7 @@ import {
   smallInteger,
   symmetricSignedScale,
 } from './quantization-parameters.js';
-import { float32Reader, KernelWorkspace, parameterRegions, storeParameters } from './weight-kernels.js';
+import { BLOCK_VALUES, KernelWorkspace, parameterRegions, storeParameters } from './weight-kernels.js';
 
 export interface BlockSettings {
   bits: 4 | 8;
@@ -386,52 +386,116 @@ function finishBlobs(
   }
 }
 
-/** W transposed, [N, K] row-major: each column of W is contiguous, and is quantized block by block. */
+/**
+ * W transposed, [N, K] row-major: each column of W is contiguous, and is quantized block by block, a group of
+ * columns at a time copied into the kernels' memory. Each block of K is a run with its own parameters: the kernels
+ * find symmetric blocks' largest magnitudes and write every block's codes; the parameters are set here.
+ */
 function quantizeColumns(output: PackedOutput, bytes: Uint8Array, k: number, n: number): void {
-  const { blockSize, blobSize, blocks, weights, lowest, highest, offset } = output;
-  const read = float32Reader(bytes, k);
-  for (let column = 0; column < n; column++) {
-    const values = read(column * k, k);
+  const { blockSize, blobSize, blocks, bits } = output;
+  const columnsPerGroup = Math.max(1, Math.floor(BLOCK_VALUES / k));
+  const runsPerGroup = columnsPerGroup * blocks;
+  const workspace = new KernelWorkspace({
+    ...parameterRegions(runsPerGroup),
+    maxima: runsPerGroup * 4,
+    input: columnsPerGroup * k * 4,
+    codes: runsPerGroup * blobSize,
+  });
+  const { kernels } = workspace;
+  const at = (name: string) => workspace.offset(name);
+  const parameters = ['scales', 'zeroPoints', 'lows', 'highs'].map(at);
+  // The blocks of one column: all but the last are whole; the last is short when K is not a multiple of the size.
+  const last = k - (blocks - 1) * blockSize;
+  const runsOfColumns = (columns: number, input: number, each: (...layout: number[]) => void) => {
+    if (last === blockSize) each(input, columns * blocks, blockSize, 0);
+    else {
+      for (let column = 0; column < columns; column++) {
+        const start = input + column * k * 4;
+        if (blocks > 1) each(start, blocks - 1, blockSize, column * blocks);
+        each(start + (blocks - 1) * blockSize * 4, 1, last, column * blocks + blocks - 1);
+      }
+    }
+  };
+  // Symmetric blocks: zero point 0 and the same bounds for every block; only the scales change.
+  if (output.symmetric) {
+    const { lowest, highest } = output;
+    const zeros = new Int32Array(runsPerGroup);
+    storeParameters(
+      workspace,
+      { scales: new Float32Array(runsPerGroup), zeroPoints: zeros, lowest, highest },
+      runsPerGroup,
+    );
+  }
+  for (let first = 0; first < n; first += columnsPerGroup) {
+    const columns = Math.min(columnsPerGroup, n - first);
+    workspace.load('input', bytes, first * k, columns * k);
+    const values = workspace.floats('input', columns * k);
+    const runs = columns * blocks;
+    const maximumBits = workspace.integers('maxima', runs);
+    if (output.symmetric) {
+      maximumBits.fill(0);
+      runsOfColumns(columns, at('input'), (input, count, length, run) =>
+        kernels.magnitudeRuns(input, count, length, count, 0, at('maxima') + run * 4),
+      );
+    }
+    const from = first * blocks;
+    if (output.symmetric && allFinite(maximumBits)) {
+      // Zero points and bounds stay those stored before the loop; the kernel divides the magnitudes by the largest
+      // integer, as symmetricSignedScale does (its second copy of the scales goes to the same place).
+      kernels.symmetricScales(at('maxima'), runs, output.highest, at('scales'), at('scales'), 4);
+      output.scales.set(workspace.floats('scales', runs), from);
+    } else {
+      columnBlockParameters(output, values, first, columns, k, maximumBits);
+      const parametersOfGroup = {
+        scales: output.scales.subarray(from, from + runs),
+        zeroPoints: output.zeroPoints.subarray(from, from + runs),
+        lowest: output.lowest,
+        highest: output.highest,
+      };
+      storeParameters(workspace, parametersOfGroup, runs);
+    }
+    runsOfColumns(columns, at('input'), (input, count, length, run) =>
+      kernels.codeRuns(
+        ...[input, count, length, ...parameters.map((offset) => offset + run * 4)],
+        ...[output.offset, bits, at('codes') + run * blobSize, blobSize],
+      ),
+    );
+    output.weights.set(workspace.bytes('codes', runs * blobSize), from * blobSize);
+  }
+}
+
+/**
+ * The parameters of the blocks of `columns` columns of a transposed weight from `first` on (`values` [columns, K]):
+ * symmetric blocks from the largest magnitudes the kernel found (`maximumBits`), unless a block holds a NaN;
+ * asymmetric ones, and those, from the range of their values, NaN left out.
+ */
+function columnBlockParameters(
+  output: PackedOutput,
+  values: Float32Array,
+  first: number,
+  columns: number,
+  k: number,
+  maximumBits: Int32Array,
+): void {
+  const { blockSize, blocks } = output;
+  const magnitudes = new Float32Array(maximumBits.buffer, maximumBits.byteOffset, maximumBits.length);
+  for (let column = 0; column < columns; column++) {
     for (let block = 0; block < blocks; block++) {
-      const start = block * blockSize;
-      const end = Math.min(k, start + blockSize);
+      const start = column * k + block * blockSize;
+      const end = Math.min(start + blockSize, (column + 1) * k);
+      const run = column * blocks + block;
       let low = Number.POSITIVE_INFINITY;
       let high = Number.NEGATIVE_INFINITY;
-      for (let index = start; index < end; index++) {
-        const value = values[index]!;
-        if (value < low) low = value;
-        if (value > high) high = value;
+      if (output.symmetric && maximumBits[run]! <= INFINITY_BITS) high = magnitudes[run]!;
+      else {
+        for (let index = start; index < end; index++) {
+          const value = values[index]!;
+          if (value < low) low = value;
+          if (value > high) high = value;
+        }
+        if (output.symmetric) high = Math.max(-low, high);
       }
-      // Symmetric blocks need the largest magnitude only, which blockParameters reads from `high`.
-      const saturate = blockParameters(output, column, block, low, output.symmetric ? Math.max(-low, high) : high);
-      const at = column * blocks + block;
-      const scale = output.scales[at]!;
-      const zeroPoint = output.zeroPoints[at]!;
-      const blob = column * blocks * blobSize + block * blobSize;
-      const count = end - start;
-      if (output.bits === 8) {
-        for (let index = 0; index < count; index++) {
-          const quantized = quantizeUnsaturated(values[start + index]!, scale, zeroPoint);
-          weights[blob + index] = codeOf(quantized, zeroPoint, saturate, lowest, highest, offset);
-        }
-      } else {
-        for (let index = 0; index + 1 < count; index += 2) {
-          const first = quantizeUnsaturated(values[start + index]!, scale, zeroPoint);
-          const second = quantizeUnsaturated(values[start + index + 1]!, scale, zeroPoint);
-          weights[blob + (index >> 1)] =
-            codeOf(first, zeroPoint, saturate, lowest, highest, offset) |
-            (codeOf(second, zeroPoint, saturate, lowest, highest, offset) << 4);
-        }
-        // An odd count pairs its last element with the padding.
-        if (count % 2 === 1) {
-          const last = quantizeUnsaturated(values[end - 1]!, scale, zeroPoint);
-          weights[blob + (count >> 1)] =
-            codeOf(last, zeroPoint, saturate, lowest, highest, offset) | ((zeroPoint + offset) << 4);
-        }
-      }
-      const written = output.bits === 8 ? count : Math.ceil(count / 2);
-      const code = zeroPoint + offset;
-      weights.fill(output.bits === 8 ? code : code | (code << 4), blob + written, blob + blobSize);
+      blockParameters(output, first + column, block, low, high);
     }
   }
 }
