@@ -145,7 +145,7 @@ describe('whittle quantize', () => {
       6,
     );
     const warned = report.diagnostics.some((diagnostic: { code: string }) => diagnostic.code === 'QUANTIZE_NOT_FASTER');
-    expect(warned).toBe(report.latency.ratio >= 1);
+    expect(warned).toBe(report.latency.ratio >= 1.05);
     const untimed = await quantizeOnImages('classifier.untimed.onnx', '--latency-runs', '0', '--json');
     expect(JSON.parse(untimed.stdout).latency).toBeUndefined();
     const text = await quantizeOnImages('classifier.timed-text.onnx', '--latency-runs', '2');

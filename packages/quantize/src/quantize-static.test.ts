@@ -643,6 +643,36 @@ describe('quantize-static: exclusions and overrides', () => {
     expect(warnings.map((warning) => [warning.severity, warning.location?.value])).toEqual([['warning', 'tO']]);
   });
 
+  it('counts an override as used only when it set something', async () => {
+    const unused = (reports: { code: string; location?: { value?: string } }[]) =>
+      reports.filter((report) => report.code === QuantizeStaticCodes.OVERRIDE_UNUSED).map((r) => r.location?.value);
+    // The op is skipped for want of a range: the override of its input set nothing.
+    const skipped = convRelu();
+    const only = await runStatic(skipped, {
+      calibrationTable: { tensors: { x: { min: -1, max: 1 } } },
+      overrides: { x: { type: 'int16' } },
+    });
+    expect(nodesOf(skipped, 'QuantizeLinear')).toHaveLength(0);
+    expect(unused(only.reports)).toEqual(['x']);
+    // A range of the folded Conv output is only a fallback: the table's range of the Relu output wins.
+    const folded = convRelu();
+    const table = await calibrated(folded, 'x', [1, 3, 8, 8]);
+    const ranged = await runStatic(folded, {
+      calibrationTable: table,
+      overrides: { conv_out: { min: -100, max: 100 } },
+    });
+    expect(unused(ranged.reports)).toEqual(['conv_out']);
+    // Without a range of its own, the Relu output takes the Conv output's overridden range.
+    const fallback = convRelu();
+    const partial = structuredClone(table);
+    delete partial.tensors.y;
+    const taken = await runStatic(fallback, {
+      calibrationTable: partial,
+      overrides: { conv_out: { min: -100, max: 100 }, y: { type: 'uint8' } },
+    });
+    expect(unused(taken.reports)).toEqual([]);
+  });
+
   it('a tensor without a range: warning with its name, the op stays float', async () => {
     const model = threeConvs();
     const table = await calibrated(model, 'x', [1, 2, 4, 4]);

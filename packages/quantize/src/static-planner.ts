@@ -351,7 +351,7 @@ export class StaticPlanner {
     };
   }
 
-  /** The override of a tensor, noted as used: the caller quantizes the tensor with it. */
+  /** The override of a weight or constant, noted as used: the caller quantizes it with the override. */
   private overrideFor(name: string): ResolvedTensorOverride | undefined {
     const override = this.options.overrides.get(name);
     if (override) this.usedOverrides.add(name);
@@ -365,7 +365,9 @@ export class StaticPlanner {
       this.settings.report({
         code: QuantizeStaticCodes.OVERRIDE_UNUSED,
         severity: 'warning',
-        message: `the override of '${name}' applies to nothing this pass quantizes: no tensor of that name, or one left in float`,
+        message:
+          `the override of '${name}' set nothing: no tensor of that name is quantized (missing, left in float, ` +
+          'or folded into an activation whose own override wins)',
         location: { value: name, path: `options.overrides.${name}` },
       });
     }
@@ -391,8 +393,25 @@ export class StaticPlanner {
     if (min === undefined || max === undefined) return undefined;
     // The output of an op whose activation is folded is never quantized itself: its override (type, symmetry)
     // applies to the activation's output, which stands for it.
-    const override = this.overrideFor(value.name) ?? (foldedFrom ? this.overrideFor(foldedFrom.name) : undefined);
+    const overrides = this.options.overrides;
+    const override = overrides.get(value.name) ?? (foldedFrom ? overrides.get(foldedFrom.name) : undefined);
     return this.parametersFor(min, max, override);
+  }
+
+  /**
+   * The overrides that set the parameters activationParameters gives `target`: its own, and that of the op output
+   * folded into it when its type or symmetry (no own override) or its range (no own range) was taken.
+   */
+  private appliedOverrides(target: Value, foldedFrom?: Value): string[] {
+    const own = this.options.overrides.get(target.name);
+    const names = own ? [target.name] : [];
+    const carried = foldedFrom ? this.options.overrides.get(foldedFrom.name) : undefined;
+    if (foldedFrom && carried) {
+      const kind = !own && (carried.type !== undefined || carried.symmetric !== undefined);
+      const range = (carried.min !== undefined || carried.max !== undefined) && !this.hasRange(target);
+      if (kind || range) names.push(foldedFrom.name);
+    }
+    return names;
   }
 
   private parametersFor(min: number, max: number, override: ResolvedTensorOverride | undefined): ActivationParameters {
@@ -464,7 +483,7 @@ export class StaticPlanner {
   /** Compute and concat ops: each float input and output quantized with parameters of its own. */
   private visitComputed(node: Node, placement: OpPlacement): void {
     const plan = this.emptyPlan(node);
-    const fresh: { value: Value; params: ActivationParameters }[] = [];
+    const fresh: { value: Value; params: ActivationParameters; applied: string[] }[] = [];
     const unionOutputs: Value[] = [];
     const missing: string[] = [];
     /** Parameters of the activation inputs (undefined where unknown), for a Concat output without a range. */
@@ -518,7 +537,7 @@ export class StaticPlanner {
         missing.push(value.name);
         return;
       }
-      fresh.push({ value, params });
+      fresh.push({ value, params, applied: this.appliedOverrides(value) });
       inputParams.push(params);
     });
     // An op on integers only (shape arithmetic) is not a candidate.
@@ -539,7 +558,7 @@ export class StaticPlanner {
       const params = folded
         ? this.activationParameters(target, this.foldedRange(output, folded), output)
         : this.activationParameters(target);
-      if (params) fresh.push({ value: target, params });
+      if (params) fresh.push({ value: target, params, applied: this.appliedOverrides(target, folded && output) });
       else if (placement.kind === 'concat') unionOutputs.push(target);
       else missing.push(target.name);
     }
@@ -550,7 +569,8 @@ export class StaticPlanner {
       else
         fresh.push({
           value: output,
-          params: this.parametersFor(union.min, union.max, this.overrideFor(output.name)),
+          params: this.parametersFor(union.min, union.max, this.options.overrides.get(output.name)),
+          applied: this.appliedOverrides(output),
         });
     }
 
@@ -559,7 +579,8 @@ export class StaticPlanner {
       this.skip('missingRange');
       return;
     }
-    for (const { value, params } of fresh) {
+    for (const { value, params, applied } of fresh) {
+      for (const name of applied) this.usedOverrides.add(name);
       const state = this.commitState(this.newState(value, params));
       if (node.input(0) === value) plan.input = state;
     }
@@ -609,6 +630,7 @@ export class StaticPlanner {
       const params = own ? this.activationParameters(output, this.unionOf([state.params])) : state.params;
       if (!params) continue;
       this.commitState(this.newState(output, params, own ? undefined : state));
+      if (own) this.usedOverrides.add(output.name);
       added++;
     }
     this.recordNode(plan, added);

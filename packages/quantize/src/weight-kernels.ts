@@ -1,7 +1,8 @@
 /**
  * The WebAssembly kernels of weight quantization (weight-kernels.wat) and the memory they work in. Weights are
- * copied in a block at a time (256 KB for quantizeChannels: the block stays in cache between the copy and the
- * kernel), so quantizeChannels never copies a tensor whole, whatever the alignment of its bytes in the file.
+ * copied in a block at a time (about 256 KB: the block stays in cache between the copy and the kernel), so the
+ * kernels never need a tensor copied whole, whatever the alignment of its bytes in the file. quantizeChannels here
+ * serves static weights; the MatMulNBits loops in weight-only-blockwise.ts use the workspace and kernels directly.
  */
 import { WEIGHT_KERNELS_BASE64 } from './weight-kernels-binary.js';
 
@@ -214,28 +215,8 @@ export function quantizeChannels(
   }
 }
 
-/**
- * Float32 elements [start, start + length) of little-endian bytes: a view when the bytes are aligned, else a copy
- * into one scratch buffer that every call reuses (weights read from a file are rarely 4-byte aligned).
- */
-export function float32Reader(
-  bytes: Uint8Array,
-  maximumLength: number,
-): (start: number, length: number) => Float32Array {
-  const size = Float32Array.BYTES_PER_ELEMENT;
-  if (bytes.byteOffset % size === 0) {
-    return (start, length) => new Float32Array(bytes.buffer, bytes.byteOffset + start * size, length);
-  }
-  const scratch = new Float32Array(maximumLength);
-  const scratchBytes = new Uint8Array(scratch.buffer);
-  return (start, length) => {
-    scratchBytes.set(bytes.subarray(start * size, (start + length) * size));
-    return scratch.subarray(0, length);
-  };
-}
-
 /** All float32 values of little-endian bytes: a view when they are aligned, else a copy. */
 export function floatsOfBytes(bytes: Uint8Array): Float32Array {
-  const length = bytes.byteLength / Float32Array.BYTES_PER_ELEMENT;
-  return float32Reader(bytes, length)(0, length);
+  const aligned = bytes.byteOffset % Float32Array.BYTES_PER_ELEMENT === 0 ? bytes : new Uint8Array(bytes);
+  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / Float32Array.BYTES_PER_ELEMENT);
 }

@@ -186,9 +186,12 @@ describe('quantizeMatMulNBits', () => {
     for (const layout of ['k-by-n', 'n-by-k'] as const) {
       for (const bits of [4, 8] as const) {
         // K a multiple of the block size, and not: whole blocks only, then a short last block of 100 - 96 = 4.
+        // Several groups of columns copied in (300 x 700 values), and a column longer than a group (70,001).
         for (const [k, n] of [
           [128, 37],
           [100, 9],
+          [300, 700],
+          [70_001, 2],
         ] as const) {
           const settings = { bits, blockSize: 32, symmetric: true };
           const values = Float32Array.from({ length: k * n }, () => random.uniform(-2, 2));

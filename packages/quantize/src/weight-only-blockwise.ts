@@ -140,7 +140,7 @@ export type WeightLayout = 'k-by-n' | 'n-by-k';
  * N columns followed by packMatMulNBitsWeights and packMatMulNBitsZeroPoints, without a call per element or the
  * Int16Array in between. `bytes` holds the elements, little-endian, at any alignment. A [K, N] weight is processed
  * one block of K rows at a time: the block stays in cache while the ranges of its N columns are found and its values
- * quantized, and memory is read once, front to back. A transposed [N, K] weight, one column at a time.
+ * quantized, and memory is read once, front to back. A transposed [N, K] weight, a group of whole columns at a time.
  */
 export function quantizeMatMulNBits(
   bytes: Uint8Array,
@@ -176,8 +176,9 @@ export function quantizeMatMulNBits(
     zeroPoints: new Int16Array(n * blocks),
   };
   // Dims may arrive as doubles: small integers keep the loops' index arithmetic integral.
-  if (layout === 'k-by-n') quantizeRowBlocks(output, bytes, smallInteger(k), smallInteger(n));
-  else quantizeColumns(output, bytes, smallInteger(k), smallInteger(n));
+  // An empty weight has no blocks to lay out.
+  if (k > 0 && n > 0 && layout === 'k-by-n') quantizeRowBlocks(output, bytes, smallInteger(k), smallInteger(n));
+  else if (k > 0 && n > 0) quantizeColumns(output, bytes, smallInteger(k), smallInteger(n));
   return {
     blocks,
     weights: output.weights,
@@ -209,43 +210,26 @@ function quantizeUnsaturated(value: number, scale: number, zeroPoint: number): n
   return Math.fround(value / scale) + ROUNDING_CONSTANT - ROUNDING_CONSTANT + zeroPoint;
 }
 
-/**
- * The stored code of an unsaturated quantized value; NaN gives the zero point's code. Saturating costs as much as
- * the rest of the arithmetic, and quantizing is monotonic, so the loops saturate only blocks whose extremes fall
- * outside the type's range (blockParameters says which).
- */
-function codeOf(
-  quantized: number,
-  zeroPoint: number,
-  saturate: boolean,
-  lowest: number,
-  highest: number,
-  offset: number,
-): number {
+/** The stored code of a value quantized before saturation (quantizeUnsaturated); NaN gives the zero point's. */
+function codeOf(quantized: number, zeroPoint: number, lowest: number, highest: number, offset: number): number {
   if (Number.isNaN(quantized)) return zeroPoint + offset;
-  return ((saturate ? Math.min(highest, Math.max(lowest, quantized)) : quantized) | 0) + offset;
+  return (Math.min(highest, Math.max(lowest, quantized)) | 0) + offset;
 }
 
 /**
  * Sets the scale and zero point of one block of one column from its range (symmetric: from its largest magnitude
- * `high`) and tells whether any of its values needs saturating.
+ * `high`).
  */
-function blockParameters(output: PackedOutput, column: number, block: number, low: number, high: number): boolean {
+function blockParameters(output: PackedOutput, column: number, block: number, low: number, high: number): void {
   const at = column * output.blocks + block;
-  let scale: number;
-  let zeroPoint = 0;
   if (output.symmetric) {
-    scale = symmetricBlockScale(high, output.type, output.highest);
-    low = -high;
-  } else {
-    ({ scale, zeroPoint } = computeQuantizationParameters(low, high, output.type, { symmetric: false }));
+    output.scales[at] = symmetricBlockScale(high, output.type, output.highest);
+    output.zeroPoints[at] = 0;
+    return;
   }
+  const { scale, zeroPoint } = computeQuantizationParameters(low, high, output.type, { symmetric: false });
   output.scales[at] = scale;
   output.zeroPoints[at] = zeroPoint;
-  return (
-    quantizeUnsaturated(low, scale, zeroPoint) < output.lowest ||
-    quantizeUnsaturated(high, scale, zeroPoint) > output.highest
-  );
 }
 
 /**
@@ -374,7 +358,7 @@ function finishBlobs(
       const zeroPoint = zeroPoints[column]!;
       const quantized = quantizeUnsaturated(values[start + column]!, scales[column]!, zeroPoint);
       blobs[column * blobSize + ((rows - 1) >> 1)] =
-        codeOf(quantized, zeroPoint, true, lowest, highest, offset) | ((zeroPoint + offset) << 4);
+        codeOf(quantized, zeroPoint, lowest, highest, offset) | ((zeroPoint + offset) << 4);
     }
   }
   const written = output.bits === 8 ? rows : Math.ceil(rows / 2);

@@ -192,24 +192,36 @@ async function correctBiases(
 
 type Latency = NonNullable<ComparisonReport['latency']>;
 
-/** Median latency of both models on the first sample, in alternating runs (compareModels' timing). */
+/**
+ * Median latency of both models on the first sample, in alternating runs (compareModels' timing), or a warning when
+ * ONNX Runtime cannot run them (timing is advice: it never fails the command).
+ */
 async function measureLatency(
   reference: Model,
   quantized: Model,
   dataset: CalibrationDataset,
   runs: number,
   io: CliIo,
-): Promise<Latency | undefined> {
+): Promise<{ latency: Latency } | { failure: Diagnostic } | undefined> {
   const progress = new ProgressBar('time both models', 'runs', {
     write: io.stderr,
     interactive: io.interactive ?? false,
   });
-  const report = await compareModels(reference, quantized, dataset, {
-    executors: ortExecutorFactory,
-    samples: 1,
-    latencyRuns: runs,
-  });
-  const latency = report.latency;
+  let latency: Latency | undefined;
+  try {
+    const report = await compareModels(reference, quantized, dataset, {
+      executors: ortExecutorFactory,
+      samples: 1,
+      latencyRuns: runs,
+    });
+    latency = report.latency;
+  } catch (error) {
+    progress.finish('could not time the models');
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      failure: { code: 'QUANTIZE_LATENCY_FAILED', severity: 'warning', message: `timing the models failed: ${reason}` },
+    };
+  }
   progress.finish(
     latency
       ? `latency ${formatMilliseconds(latency.referenceMilliseconds)} float → ` +
@@ -217,12 +229,15 @@ async function measureLatency(
           `${latency.runs} runs)`
       : 'no sample to time the models on',
   );
-  return latency;
+  return latency ? { latency } : undefined;
 }
+
+/** Slower than this, against the float model, is not noise: medians of 10 runs on one sample vary by a few %. */
+const NOT_FASTER_RATIO = 1.05;
 
 /** A warning when the quantized model is no faster than the float one on ONNX Runtime's CPU kernels. */
 function notFasterDiagnostic(latency: Latency): Diagnostic | undefined {
-  if (latency.ratio < 1) return undefined;
+  if (latency.ratio < NOT_FASTER_RATIO) return undefined;
   return {
     code: 'QUANTIZE_NOT_FASTER',
     severity: 'warning',
@@ -335,15 +350,17 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       results.push(await run(results[0]!.model, ['lower-qoperator']));
     }
     const result = results.at(-1)!;
-    const latency =
-      reference && calibration?.dataset && latencyRuns > 0
-        ? await measureLatency(reference, result.model, calibration.dataset, latencyRuns, io)
-        : undefined;
     const written = writeModel(result.model, output);
     const bytesAfter = written.modelBytes + written.externalBytes;
     const statistics: Record<string, number> = Object.assign({}, ...results.map((each) => statisticsByPass(each)));
-    // The passes and the measured bias correction (calibration reports its own time).
+    // The passes and the measured bias correction (calibration reports its own time, timing the models is not).
     const milliseconds = performance.now() - started;
+    // Timing is advice: the model is written first, and a failure to run it is a warning.
+    const timing =
+      reference && calibration?.dataset && latencyRuns > 0
+        ? await measureLatency(reference, result.model, calibration.dataset, latencyRuns, io)
+        : undefined;
+    const latency = timing && 'latency' in timing ? timing.latency : undefined;
     const report = {
       input: modelPath,
       output: options.output,
@@ -358,9 +375,11 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
       diagnostics: [
         ...loaded.diagnostics,
         ...results.flatMap((each) => each.diagnostics),
-        ...[biasCorrection && lowFidelityDiagnostic(biasCorrection), latency && notFasterDiagnostic(latency)].filter(
-          (each) => each !== undefined,
-        ),
+        ...[
+          biasCorrection && lowFidelityDiagnostic(biasCorrection),
+          latency && notFasterDiagnostic(latency),
+          timing && 'failure' in timing ? timing.failure : undefined,
+        ].filter((each) => each !== undefined),
       ],
     };
     const rows = [
