@@ -302,6 +302,18 @@ describe('calibrate by reductions', () => {
     expect(table.tensors.up!.statistics.count).toBe(96);
   });
 
+  it('calibrates a float64 input whose float32 Cast is the only float32 tensor (no count of its own)', async () => {
+    // `single` takes its count from `x`, which has outputs of its own: the shared rows then carry no count at all.
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.DOUBLE, [2, 3]);
+    b.output(b.op('Cast', [x], { output: 'single', attributes: { to: F } }), { kind: 'tensor', elementType: F });
+    const model = b.model({ opsetImports: [{ domain: '', version: 13 }] });
+    const data = Float64Array.of(0.5, -1.5, 2, 3, -4, 0.25);
+    const dataset = datasetFromSamples([{ x: { type: 'float64', dims: [2, 3], data } }]);
+    const table = await calibrate(model, dataset, { executors: ortExecutorFactory, method: minmax });
+    expect(table.tensors.single!.statistics).toMatchObject({ count: 6, min: -4, max: 3 });
+  });
+
   it('adds nothing for a sample whose tensors are empty', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', F, ['rows', 4]);

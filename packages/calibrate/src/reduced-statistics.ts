@@ -439,8 +439,8 @@ export interface SharedOutputs {
    * it is inexact past 2^24), then with moments sum and sum of squares.
    */
   values: string;
-  /** int64: the exact element counts of the rows that have one. */
-  counts: string;
+  /** int64: the exact element counts of the rows that have one; undefined when none has (all take another's). */
+  counts: string | undefined;
 }
 
 export interface StatisticsOutputs {
@@ -545,18 +545,17 @@ export function addStatisticsOutputs(
 
   let sharedOutputs: SharedOutputs | undefined;
   if (rows.length > 0) {
-    const counts = concatenate(
-      add,
-      rows.flatMap((row) => (row.count ? [row.count] : [])),
-      'calibration__counts',
-    );
+    // Every row may take its count from another tensor (a float32 Cast of a measured float64 input): no Concat of
+    // counts then, as a Concat needs an input.
+    const ownCounts = rows.flatMap((row) => (row.count ? [row.count] : []));
+    const counts = ownCounts.length > 0 ? concatenate(add, ownCounts, 'calibration__counts') : undefined;
     const values = concatenate(
       add,
       rows.flatMap((row) => row.values),
       'calibration__values',
     );
-    graph.outputs.push(values, counts);
-    sharedOutputs = { values: values.name, counts: counts.name };
+    graph.outputs.push(values, ...(counts ? [counts] : []));
+    sharedOutputs = { values: values.name, counts: counts?.name };
   }
   graph.outputs.push(...separate);
   return {
@@ -611,7 +610,7 @@ function sharedRows(
   if (!shared) return undefined;
   return {
     values: outputs[shared.values]!.data as Float32Array,
-    counts: outputs[shared.counts]?.data as BigInt64Array,
+    counts: shared.counts ? (outputs[shared.counts]!.data as BigInt64Array) : new BigInt64Array(0),
   };
 }
 
