@@ -1,4 +1,5 @@
 import {
+  constantValueOf,
   type Attribute,
   constantNodeValue,
   decodeAttributeString,
@@ -214,14 +215,6 @@ function reducible(value: Value): boolean {
   return true;
 }
 
-/** The tensor of a constant value: an initializer that is not a graph input, or a Constant node's output. */
-function constantTensor(value: Value | undefined): Tensor | undefined {
-  if (!value) return undefined;
-  if (value.constant) return value.constant;
-  const producer = value.producer;
-  return producer?.is('Constant') ? constantNodeValue(producer) : undefined;
-}
-
 /** A float constant's statistics, the same in every sample. */
 function constantStatistics(tensor: Tensor, moments: boolean): SampleStatistics {
   if (tensor.dataType !== DataType.FLOAT && tensor.dataType !== DataType.DOUBLE) return 'not-float';
@@ -245,7 +238,7 @@ function constantStatistics(tensor: Tensor, moments: boolean): SampleStatistics 
 
 /** A one-element float constant's value and whether its arithmetic is float32, or undefined. */
 function scalarConstant(value: Value | undefined): { value: number; float32: boolean } | undefined {
-  const tensor = constantTensor(value);
+  const tensor = constantValueOf(value);
   if (tensor?.elementCount !== 1) return undefined;
   if (tensor.dataType !== DataType.FLOAT && tensor.dataType !== DataType.DOUBLE) return undefined;
   const number = Number(tensor.toArray()[0]);
@@ -280,7 +273,7 @@ function nearestRepeats(node: Node, opset: number): number | undefined {
   let scales: number[] | undefined;
   const operand = node.input(recent ? 2 : 1);
   if (operand) {
-    const tensor = constantTensor(operand);
+    const tensor = constantValueOf(operand);
     if (tensor?.dataType !== DataType.FLOAT) return undefined;
     scales = Array.from(tensor.toArray() as Float32Array);
   } else if (node.opType === 'Upsample') {
@@ -388,7 +381,7 @@ export function planReductions(model: Model, names: readonly string[], options: 
   const planned = new Set<string>();
   const plan = (value: Value) => {
     if (!wanted.has(value.name) || planned.has(value.name)) return;
-    const constant = constantTensor(value);
+    const constant = constantValueOf(value);
     const derivation = constant ? undefined : derivationOf(value, { moments: options.moments, opset });
     if (constant) constants.set(value.name, constantStatistics(constant, options.moments));
     else if (derivation?.sources.every((source) => planned.has(source))) derived.set(value.name, derivation);

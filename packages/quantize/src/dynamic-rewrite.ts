@@ -4,8 +4,8 @@
  * written is the one ONNX Runtime's own dynamic quantizer writes, so that ORT fuses it (MatMulIntegerToFloat, then
  * DynamicQuantizeMatMul).
  */
-import { DataType, type Dimension, type Graph, type Node, Tensor, type Value } from '@whittle/ir';
-import { constantOf, elementTypeOf, floatValues, type GraphEditor, intAttribute, shapeOf } from './dynamic-support.js';
+import { constantValueOf, DataType, type Dimension, type Graph, type Node, Tensor, type Value } from '@whittle/ir';
+import { elementTypeOf, floatValues, type GraphEditor, intAttribute, shapeOf } from './dynamic-support.js';
 import {
   type QuantizedWeight,
   quantizeWeight,
@@ -119,7 +119,7 @@ export class DynamicRewriter {
     const { activation, weightValue, weight } = operands;
     if (weight.dims.length < 3) return 'unsupported-shape';
     const biasValue = node.input(2);
-    const bias = biasValue ? constantOf(biasValue) : undefined;
+    const bias = biasValue ? constantValueOf(biasValue) : undefined;
     if (biasValue && (!bias || bias.dataType !== DataType.FLOAT)) return 'not-constant';
     const channels = weight.dims[0]!;
     const axis = this.settings.perChannel ? 0 : undefined;
@@ -146,7 +146,7 @@ export class DynamicRewriter {
   private weightOperands(node: Node): { activation: Value; weightValue: Value; weight: Tensor } | SkipReason {
     const activation = node.input(0);
     const weightValue = node.input(1);
-    const weight = constantOf(weightValue);
+    const weight = constantValueOf(weightValue);
     if (!activation || !weightValue || !weight) return 'not-constant';
     return this.checkWeight(weight, activation) ?? { activation, weightValue, weight };
   }
@@ -315,7 +315,7 @@ export class DynamicRewriter {
 
   /** A constant [N] bias (what ORT folds into MatMulIntegerToFloat and DynamicQuantizeMatMul). */
   private isRowBias(bias: Value, n: number): boolean {
-    const tensor = constantOf(bias);
+    const tensor = constantValueOf(bias);
     return tensor !== undefined && tensor.dims.length === 1 && tensor.dims[0] === n;
   }
 
@@ -326,7 +326,7 @@ export class DynamicRewriter {
    */
   private gemmBias(graph: Graph, node: Node, c: Value | undefined, beta: number, n: number): Value | undefined {
     if (!c || beta === 0) return undefined;
-    const tensor = constantOf(c);
+    const tensor = constantValueOf(c);
     if (tensor && tensor.dataType === DataType.FLOAT) {
       const values = floatValues(tensor);
       for (let index = 0; index < values.length; index++) values[index] = beta * values[index]!;

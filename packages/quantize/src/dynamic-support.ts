@@ -1,4 +1,5 @@
 import {
+  constantValueOf,
   type Attribute,
   constantNodeValue,
   DataType,
@@ -13,15 +14,6 @@ import {
 } from '@whittle/ir';
 import { removeValueInfo } from '@whittle/transforms';
 
-/** The tensor a value holds before the model runs: a constant initializer or the output of a `Constant` node. */
-export function constantOf(value: Value | undefined): Tensor | undefined {
-  if (!value) return undefined;
-  if (value.constant) return value.constant;
-  const producer = value.producer;
-  if (!producer || producer.output(0) !== value) return undefined;
-  return constantNodeValue(producer);
-}
-
 /** A fresh copy of a FLOAT tensor's elements. */
 export function floatValues(tensor: Tensor): Float32Array {
   return Float32Array.from(tensor.toArray() as Float32Array);
@@ -29,7 +21,7 @@ export function floatValues(tensor: Tensor): Float32Array {
 
 /** The element type a value is declared with (or a constant's), if known. */
 export function elementTypeOf(value: Value | undefined): DataType | undefined {
-  const constant = constantOf(value);
+  const constant = constantValueOf(value);
   if (constant) return constant.dataType;
   const type = value?.type;
   return type?.kind === 'tensor' && type.elementType !== DataType.UNDEFINED ? type.elementType : undefined;
@@ -37,7 +29,7 @@ export function elementTypeOf(value: Value | undefined): DataType | undefined {
 
 /** The declared shape of a value, if any. */
 export function shapeOf(value: Value | undefined): Dimension[] | undefined {
-  const constant = constantOf(value);
+  const constant = constantValueOf(value);
   if (constant) return [...constant.dims];
   const type = value?.type;
   return type?.kind === 'tensor' ? type.shape : undefined;

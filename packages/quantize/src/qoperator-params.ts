@@ -3,8 +3,8 @@
  * which quantize-static writes below opset 13) with constant scales and zero points, and the groups they make
  * around a float op.
  */
-import { DataType, type Graph, type Node, type Value } from '@whittle/ir';
-import { constantOf, elementTypeOf } from './dynamic-support.js';
+import { constantValueOf, DataType, type Graph, type Node, type Value } from '@whittle/ir';
+import { elementTypeOf } from './dynamic-support.js';
 import { integerRange, quantizeValue } from './quantization-parameters.js';
 
 export const CONTRIB_DOMAIN = 'com.microsoft';
@@ -38,7 +38,7 @@ const INTEGER_TYPES = new Set<DataType>([
 ]);
 
 function numbersOf(value: Value | undefined): number[] | undefined {
-  const tensor = constantOf(value);
+  const tensor = constantValueOf(value);
   if (!tensor) return undefined;
   if (tensor.dataType === DataType.INT64) return Array.from(tensor.toArray() as BigInt64Array, Number);
   return Array.from(tensor.toArray() as ArrayLike<number>);
@@ -48,7 +48,7 @@ function numbersOf(value: Value | undefined): number[] | undefined {
 function paramsOf(node: Node, integer: Value | undefined, isQ: boolean): QuantParams | undefined {
   const scale = node.input(1);
   const zeroPoint = node.input(2);
-  const scaleTensor = constantOf(scale);
+  const scaleTensor = constantValueOf(scale);
   if (!integer || !scale || !scaleTensor || scaleTensor.dataType !== DataType.FLOAT) return undefined;
   if ((node.intAttribute('block_size', 0) ?? 0) !== 0) return undefined;
   const scales = Float32Array.from(scaleTensor.toArray() as Float32Array);
@@ -56,7 +56,7 @@ function paramsOf(node: Node, integer: Value | undefined, isQ: boolean): QuantPa
   let type: DataType | undefined;
   let zeroPoints: number[];
   if (zeroPoint) {
-    const tensor = constantOf(zeroPoint);
+    const tensor = constantValueOf(zeroPoint);
     const values = numbersOf(zeroPoint);
     if (!tensor || !values || values.length !== scales.length) return undefined;
     type = tensor.dataType;
@@ -80,7 +80,7 @@ function paramsOf(node: Node, integer: Value | undefined, isQ: boolean): QuantPa
 }
 
 function rankOf(value: Value | undefined): number | undefined {
-  const constant = constantOf(value);
+  const constant = constantValueOf(value);
   if (constant) return constant.dims.length;
   const type = value?.type;
   return type?.kind === 'tensor' ? type.shape?.length : undefined;

@@ -3,9 +3,9 @@
  * QOperator op computing on integers, or, for ops that only move or pick values, the same op reading and writing
  * integers with the Q/DQ around it gone.
  */
-import { type Attribute, DataType, type Graph, type Node, Tensor, type Value } from '@whittle/ir';
+import { constantValueOf, type Attribute, DataType, type Graph, type Node, Tensor, type Value } from '@whittle/ir';
 import { removeValueInfo } from '@whittle/transforms';
-import { constantOf, floatAttribute, type GraphEditor, intAttribute } from './dynamic-support.js';
+import { floatAttribute, type GraphEditor, intAttribute } from './dynamic-support.js';
 import {
   activationBounds,
   activationStep,
@@ -122,7 +122,7 @@ export class QOperatorLowering {
     const x = dequantizeOf(node.input(0));
     const w = dequantizeOf(node.input(1));
     if (!x || !w || !isPerTensor(x) || !this.supportedPair(x.type, w.type)) return undefined;
-    const channels = constantOf(w.integer)?.dims[0] ?? shapeDim(w.integer, 0);
+    const channels = constantValueOf(w.integer)?.dims[0] ?? shapeDim(w.integer, 0);
     if (!isPerTensor(w) && (w.axis !== 0 || channels !== w.scales.length)) return undefined;
     const group = this.outputGroup(graph, node, x.type);
     if (!group) return undefined;
@@ -144,7 +144,7 @@ export class QOperatorLowering {
     if (!a || !b || !isPerTensor(a) || !this.supportedPair(a.type, b.type)) return undefined;
     if (!isPerTensor(b)) {
       // Per column of a 2-D B ([K, N], scales [N]): QLinearMatMul's b_scale may be a 1-D tensor of N elements.
-      const dims = constantOf(b.integer)?.dims ?? shapeOf(b.integer);
+      const dims = constantValueOf(b.integer)?.dims ?? shapeOf(b.integer);
       if (dims?.length !== 2 || b.axis !== 1 || dims[1] !== b.scales.length) return undefined;
     }
     const group = this.outputGroup(graph, node, a.type);
@@ -254,7 +254,7 @@ export class QOperatorLowering {
           return dq.integer;
         }
       }
-      const integers = constantOf(dq.integer);
+      const integers = constantValueOf(dq.integer);
       if (!integers) return undefined;
       const raw = Array.from(integers.toArray() as ArrayLike<number>);
       floats = Float32Array.from(raw, (item, index) => {
@@ -263,7 +263,7 @@ export class QOperatorLowering {
       });
       this.dequantizers.add(dq.node);
     } else {
-      const tensor = constantOf(value);
+      const tensor = constantValueOf(value);
       if (!tensor || tensor.dataType !== DataType.FLOAT) return undefined;
       floats = Float32Array.from(tensor.toArray() as Float32Array);
       this.released.add(value);
@@ -305,7 +305,7 @@ export class QOperatorLowering {
     if (opType === 'Pad') {
       if (node.stringAttribute('mode', 'constant') === 'constant') {
         const constant = node.input(2);
-        const values = constant ? constantOf(constant)?.toArray() : [0];
+        const values = constant ? constantValueOf(constant)?.toArray() : [0];
         if (values?.length !== 1 || Number(values[0]) !== 0) return undefined;
         padValue = this.zeroPointValue(graph, input);
       }
@@ -518,7 +518,7 @@ export class QOperatorLowering {
   /** A scalar constant holding the zero point of `params`' type and value (the pad value of integer padding). */
   private zeroPointValue(graph: Graph, params: QuantParams): Value {
     const zero = params.zeroPoints[0] ?? 0;
-    if (params.zeroPoint && constantOf(params.zeroPoint)?.dims.length === 0) return params.zeroPoint;
+    if (params.zeroPoint && constantValueOf(params.zeroPoint)?.dims.length === 0) return params.zeroPoint;
     const key = `${graph.name}/${params.type}/${zero}`;
     const cached = this.zeros.get(key);
     if (cached && cached.graph === graph) return cached;

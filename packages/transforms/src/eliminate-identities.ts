@@ -1,11 +1,12 @@
 import {
+  constantValueOf,
   DataType,
   type Dimension,
   type Graph,
   int64ToNumber,
   type Model,
   type Node,
-  Tensor,
+  type Tensor,
   type Value,
 } from '@whittle/ir';
 import type { PassDefinition } from '@whittle/spec';
@@ -16,47 +17,6 @@ import { bypassNode, removeValueInfo } from './graph-edits.js';
 // inputs, and `Constant` nodes), and what an operator's definition guarantees. Shared by the cleanup and fusion
 // passes of this folder.
 // ---------------------------------------------------------------------------------------------------------------
-
-/**
- * The tensor a value holds before the model runs: an initializer that is not a graph input, or the output of a
- * `Constant` node (value, value_float(s), value_int(s)). Undefined when not provably constant.
- */
-export function constantTensorOf(value: Value | undefined): Tensor | undefined {
-  if (!value) return undefined;
-  const constant = value.constant;
-  if (constant) return constant;
-  const producer = value.producer;
-  if (!producer?.is('Constant') || producer.output(0) !== value) return undefined;
-  const attribute = [...producer.attributes.values()][0];
-  if (!attribute || producer.attributes.size !== 1) return undefined;
-  switch (attribute.type) {
-    case 'tensor':
-      return attribute.name === 'value' ? attribute.value : undefined;
-    case 'float':
-      return attribute.name === 'value_float'
-        ? Tensor.fromArray(value.name, DataType.FLOAT, [], Float32Array.of(attribute.value))
-        : undefined;
-    case 'floats':
-      return attribute.name === 'value_floats'
-        ? Tensor.fromArray(value.name, DataType.FLOAT, [attribute.value.length], Float32Array.from(attribute.value))
-        : undefined;
-    case 'int':
-      return attribute.name === 'value_int'
-        ? Tensor.fromArray(value.name, DataType.INT64, [], BigInt64Array.of(BigInt(attribute.value)))
-        : undefined;
-    case 'ints':
-      return attribute.name === 'value_ints'
-        ? Tensor.fromArray(
-            value.name,
-            DataType.INT64,
-            [attribute.value.length],
-            BigInt64Array.from(attribute.value, (item) => BigInt(item)),
-          )
-        : undefined;
-    default:
-      return undefined;
-  }
-}
 
 /** The elements of an integer constant as numbers (int64 beyond 2^53 saturate), or undefined for other types. */
 export function integerValuesOf(tensor: Tensor | undefined): number[] | undefined {
@@ -80,7 +40,7 @@ export function integerValuesOf(tensor: Tensor | undefined): number[] | undefine
 /** The shape a value is known to have: its declared tensor shape, or a constant's dims. */
 export function knownShapeOf(value: Value | undefined): Dimension[] | undefined {
   if (!value) return undefined;
-  const constant = constantTensorOf(value);
+  const constant = constantValueOf(value);
   if (constant) return [...constant.dims];
   const type = value.type;
   if (type?.kind !== 'tensor' || !type.shape) return undefined;
@@ -109,7 +69,7 @@ export function knownRankOf(value: Value | undefined): number | undefined {
     return perm?.type === 'ints' ? perm.value.length : knownRankOf(producer.input(0));
   }
   if (producer.is('Reshape')) {
-    const target = constantTensorOf(producer.input(1));
+    const target = constantValueOf(producer.input(1));
     if (target?.dims.length === 1) return target.dims[0];
   }
   return undefined;
@@ -118,7 +78,7 @@ export function knownRankOf(value: Value | undefined): number | undefined {
 /** The element type a value is known to have (declared, or a constant's). */
 export function knownElementTypeOf(value: Value | undefined): DataType | undefined {
   if (!value) return undefined;
-  const constant = constantTensorOf(value);
+  const constant = constantValueOf(value);
   if (constant) return constant.dataType;
   const type = value.type;
   if (type?.kind !== 'tensor' || type.elementType === DataType.UNDEFINED) return undefined;
@@ -179,7 +139,7 @@ function axesOf(node: Node): number[] | undefined | null {
   const attribute = node.attribute('axes');
   if (attribute) return attribute.type === 'ints' ? node.intsAttribute('axes') : null;
   if (node.input(1) === undefined) return undefined;
-  return integerValuesOf(constantTensorOf(node.input(1))) ?? null;
+  return integerValuesOf(constantValueOf(node.input(1))) ?? null;
 }
 
 function dropoutIsIdentity(node: Node, opset: number): boolean {
@@ -188,9 +148,9 @@ function dropoutIsIdentity(node: Node, opset: number): boolean {
   if (opset < 12) return true;
   const trainingMode = node.input(2);
   if (trainingMode === undefined) return true;
-  const training = constantTensorOf(trainingMode);
+  const training = constantValueOf(trainingMode);
   if (training?.elementCount === 1 && training.bytes()[0] === 0) return true;
-  const ratio = constantTensorOf(node.input(1));
+  const ratio = constantValueOf(node.input(1));
   if (ratio?.elementCount === 1) {
     const value =
       ratio.dataType === DataType.FLOAT || ratio.dataType === DataType.DOUBLE ? Number(ratio.toArray()[0]) : undefined;
@@ -201,7 +161,7 @@ function dropoutIsIdentity(node: Node, opset: number): boolean {
 
 function reshapeIsIdentity(node: Node): boolean {
   const input = staticShapeOf(node.input(0));
-  const target = integerValuesOf(constantTensorOf(node.input(1)));
+  const target = integerValuesOf(constantValueOf(node.input(1)));
   if (!input || !target || target.length !== input.length) return false;
   const allowZero = node.intAttribute('allowzero', 0) === 1;
   let inferred = -1;

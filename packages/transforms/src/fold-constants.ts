@@ -1,5 +1,5 @@
 import {
-  constantNodeValue,
+  constantValueOf,
   DataType,
   evaluateNode,
   formatValueType,
@@ -60,13 +60,6 @@ const NONDETERMINISTIC: ReadonlySet<string> = new Set([
   'RandomUniformLike',
 ]);
 
-/** The constant data of a value: an initializer that is not a graph input, or the output of a `Constant` node. */
-export function constantOf(value: Value): Tensor | undefined {
-  if (value.constant) return value.constant;
-  const producer = value.producer;
-  return producer?.is('Constant') && producer.outputs.length === 1 ? constantNodeValue(producer) : undefined;
-}
-
 function sizeInBytes(tensor: Tensor): number {
   if (tensor.dataType === DataType.STRING && tensor.data instanceof StringData) {
     return tensor.data.strings.reduce((total, bytes) => total + bytes.byteLength, 0);
@@ -119,7 +112,7 @@ function tryFold(run: FoldRun, graph: Graph, node: Node): boolean {
       inputs.push(undefined);
       continue;
     }
-    const tensor = constantOf(value);
+    const tensor = constantValueOf(value);
     if (!tensor) return false;
     inputs.push(tensor);
   }
@@ -159,7 +152,7 @@ function tryFold(run: FoldRun, graph: Graph, node: Node): boolean {
       freed.add(value);
     }
   }
-  const freedBytes = [...freed].reduce((total, value) => total + sizeInBytes(constantOf(value)!), 0);
+  const freedBytes = [...freed].reduce((total, value) => total + sizeInBytes(constantValueOf(value)!), 0);
   if (produced - freedBytes > run.options.maxSizeIncrease) {
     run.refusedForSize++;
     return false;

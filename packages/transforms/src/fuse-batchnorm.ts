@@ -1,4 +1,5 @@
 import {
+  constantValueOf,
   DataType,
   type Model,
   NameGenerator,
@@ -10,7 +11,7 @@ import {
 } from '@whittle/ir';
 import type { PassDefinition } from '@whittle/spec';
 import { bypassNode, removeValueInfo } from './graph-edits.js';
-import { constantTensorOf, defaultOpset, isAnyGraphOutput, isNestedGraphOutput } from './eliminate-identities.js';
+import { defaultOpset, isAnyGraphOutput, isNestedGraphOutput } from './eliminate-identities.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers for the fusion passes of this folder: float constants read as float64, written back in their own type.
@@ -37,7 +38,7 @@ export function floatConstantInput(
   index: number,
 ): { tensor: Tensor; values: Float64Array; value: Value } | undefined {
   const value = node.input(index);
-  const tensor = constantTensorOf(value);
+  const tensor = constantValueOf(value);
   const values = floatValuesOf(tensor);
   return value && tensor && values ? { tensor, values, value } : undefined;
 }
@@ -214,7 +215,7 @@ function convWeights(node: Node, affine: Affine, transposed: boolean): { weight:
     weight: floatTensor('', dataType, dims, w),
     bias: floatTensor(
       '',
-      node.input(2) ? constantTensorOf(node.input(2))!.dataType : dataType,
+      node.input(2) ? constantValueOf(node.input(2))!.dataType : dataType,
       [outChannels],
       fusedBias,
     ),

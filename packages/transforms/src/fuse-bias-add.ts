@@ -1,6 +1,6 @@
-import { type Model, NameGenerator, type Node, type Value } from '@whittle/ir';
+import { constantValueOf, type Model, NameGenerator, type Node, type Value } from '@whittle/ir';
 import type { PassDefinition } from '@whittle/spec';
-import { constantTensorOf, defaultOpset, isAnyGraphOutput, isNestedGraphOutput } from './eliminate-identities.js';
+import { defaultOpset, isAnyGraphOutput, isNestedGraphOutput } from './eliminate-identities.js';
 import {
   dropIfUnused,
   floatConstantInput,
@@ -34,7 +34,7 @@ function perChannel(dims: readonly number[], values: Float64Array, rank: number,
 
 /** Output channels and output rank of a Conv, ConvTranspose or Gemm whose weight is a known constant. */
 function producerShape(node: Node): { channels: number; rank: number } | undefined {
-  const weight = constantTensorOf(node.input(1));
+  const weight = constantValueOf(node.input(1));
   if (!weight) return undefined;
   const dims = weight.dims;
   if (node.is('Conv')) return dims.length >= 3 ? { channels: dims[0]!, rank: dims.length } : undefined;
@@ -73,7 +73,7 @@ export const fuseBiasAdd: PassDefinition<FuseBiasAddOptions, Model> = {
             const shape = producerShape(producer)!;
             let bias: ReturnType<typeof floatTensor> | undefined;
             if (producer.is('Gemm')) {
-              const weightType = constantTensorOf(producer.input(1))!.dataType;
+              const weightType = constantValueOf(producer.input(1))!.dataType;
               bias = scaledGemmBias(producer, shape.channels, undefined, addend, weightType);
             } else if (producer.input(2)) {
               const current = floatConstantInput(producer, 2);
@@ -83,7 +83,7 @@ export const fuseBiasAdd: PassDefinition<FuseBiasAddOptions, Model> = {
                 bias = floatTensor('', current.tensor.dataType, [shape.channels], sum);
               }
             } else {
-              bias = floatTensor('', constantTensorOf(producer.input(1))!.dataType, [shape.channels], addend);
+              bias = floatTensor('', constantValueOf(producer.input(1))!.dataType, [shape.channels], addend);
             }
             if (!bias) continue;
             names ??= new NameGenerator(model);
@@ -116,9 +116,9 @@ function match(
     if (output.uses.length !== 1 || isAnyGraphOutput(output)) continue;
     if (producer.outputs.some((value, index) => index > 0 && value?.isUsed)) continue;
     const shape = producerShape(producer);
-    const tensor = constantTensorOf(constant);
+    const tensor = constantValueOf(constant);
     const values = floatValuesOf(tensor);
-    const weight = constantTensorOf(producer.input(1));
+    const weight = constantValueOf(producer.input(1));
     if (!shape || !tensor || !values || !weight || tensor.dataType !== weight.dataType) continue;
     const addend = perChannel(tensor.dims, values, shape.rank, shape.channels);
     if (!addend) continue;

@@ -1,6 +1,6 @@
-import { DataType, type Model, Node, type Value } from '@whittle/ir';
+import { constantValueOf, DataType, type Model, Node, type Value } from '@whittle/ir';
 import type { PassDefinition } from '@whittle/spec';
-import { constantTensorOf, defaultOpset, isAnyGraphOutput, knownRankOf } from './eliminate-identities.js';
+import { defaultOpset, isAnyGraphOutput, knownRankOf } from './eliminate-identities.js';
 import { GEMM_BROADCAST_OPSET } from './fuse-batchnorm.js';
 import { removeValueInfo } from './graph-edits.js';
 
@@ -73,8 +73,8 @@ function match(add: Node): { matmul: Node; bias: Value } | undefined {
     if (product.uses.length !== 1 || isAnyGraphOutput(product)) continue;
     const a = matmul.input(0);
     if (!a || knownRankOf(a) !== 2) continue;
-    const weight = constantTensorOf(matmul.input(1));
-    const constant = constantTensorOf(bias);
+    const weight = constantValueOf(matmul.input(1));
+    const constant = constantValueOf(bias);
     if (!weight || !constant || weight.dims.length !== 2) continue;
     if (!GEMM_TYPES.has(weight.dataType) || constant.dataType !== weight.dataType) continue;
     const n = weight.dims[1]!;

@@ -2,6 +2,7 @@
 import { DataType } from '../data-type.js';
 import type { Node } from '../node.js';
 import { type NumericArray, StringData, Tensor } from '../tensor.js';
+import type { Value } from '../value.js';
 import type { KernelDefinition, KernelTable } from './registry.js';
 import {
   type BigIntValues,
@@ -14,6 +15,17 @@ import {
   tensorOfValues,
   withDims,
 } from './support.js';
+
+/**
+ * The tensor a value holds before the model runs: an initializer that is not a graph input, or the output of a
+ * `Constant` node (constantNodeValue). Undefined when the value is not provably constant.
+ */
+export function constantValueOf(value: Value | undefined): Tensor | undefined {
+  if (!value) return undefined;
+  if (value.constant) return value.constant;
+  const producer = value.producer;
+  return producer && producer.output(0) === value ? constantNodeValue(producer) : undefined;
+}
 
 /**
  * The tensor a `Constant` node produces, for every form but `sparse_value`: `value` gives the node's own tensor

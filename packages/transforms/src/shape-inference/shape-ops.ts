@@ -482,14 +482,15 @@ const size: Inferrer = (context) => {
   context.setTensor(0, DataType.INT64, [], scalarData(count));
 };
 
-function constantTensorOf(node: Node): Tensor | undefined {
+/** The tensor of a node's `value` attribute: a Constant's (its tensor form), a ConstantOfShape's fill value. */
+function valueAttributeOf(node: Node): Tensor | undefined {
   const attribute = node.attribute('value');
   return attribute?.type === 'tensor' ? attribute.value : undefined;
 }
 
 const constant: Inferrer = (context) => {
   const node = context.node;
-  const tensor = constantTensorOf(node);
+  const tensor = valueAttributeOf(node);
   if (tensor) {
     context.setTensor(0, tensor.dataType, [...tensor.dims], partialFromTensor(tensor));
     return;
@@ -532,7 +533,7 @@ const constant: Inferrer = (context) => {
 };
 
 const constantOfShape: Inferrer = (context) => {
-  const tensor = constantTensorOf(context.node);
+  const tensor = valueAttributeOf(context.node);
   const elementType = tensor ? tensor.dataType : DataType.FLOAT;
   const target = context.data(0);
   let shape: Shape | undefined;
