@@ -5,6 +5,7 @@ export {
   DatasetCodes,
   type DatasetInput,
   datasetFromSamples,
+  firstSample,
   formatInput,
   formatTensor,
   limitDataset,

@@ -46,7 +46,7 @@ export interface LayerComparison extends ErrorMetrics {
 export interface ComparisonReport {
   samples: number;
   outputs: OutputComparison[];
-  latency?: { referenceMilliseconds: number; candidateMilliseconds: number; ratio: number; runs: number };
+  latency?: LatencyComparison;
   /** In the reference's node order. */
   layers?: LayerComparison[];
 }
@@ -81,6 +81,45 @@ async function timeRuns(first: Executor, second: Executor, sample: Parameters<Ex
     }
   }
   return times.map(median) as [number, number];
+}
+
+export interface LatencyComparison {
+  referenceMilliseconds: number;
+  candidateMilliseconds: number;
+  /** candidate / reference. */
+  ratio: number;
+  runs: number;
+}
+
+/**
+ * Median latency of two models on one sample, in `runs` alternating runs each after two warm-up runs, on
+ * executors made for timing alone (no captured values).
+ */
+export async function compareLatency(
+  reference: Model,
+  candidate: Model,
+  sample: Parameters<Executor['run']>[0],
+  options: { executors: ExecutorFactory<Model>; runs: number; threads?: number },
+): Promise<LatencyComparison> {
+  const settings = { ...(options.threads ? { threads: options.threads } : {}) };
+  const referenceTimed = await options.executors.create(reference, settings);
+  try {
+    const candidateTimed = await options.executors.create(candidate, settings);
+    try {
+      const [referenceMilliseconds, candidateMilliseconds] = await timeRuns(
+        referenceTimed,
+        candidateTimed,
+        sample,
+        options.runs,
+      );
+      const ratio = candidateMilliseconds / referenceMilliseconds;
+      return { referenceMilliseconds, candidateMilliseconds, ratio, runs: options.runs };
+    } finally {
+      await candidateTimed.dispose();
+    }
+  } finally {
+    await referenceTimed.dispose();
+  }
 }
 
 /**
@@ -149,26 +188,8 @@ export async function compareModels(
   };
   const runs = options.latencyRuns ?? 20;
   if (runs > 0 && firstSample) {
-    // Executors without captures, so that timing measures the models as they would run.
-    const referenceTimed = await options.executors.create(reference, settings);
-    const candidateTimed = await options.executors.create(candidate, settings);
-    try {
-      const [referenceMilliseconds, candidateMilliseconds] = await timeRuns(
-        referenceTimed,
-        candidateTimed,
-        firstSample,
-        runs,
-      );
-      report.latency = {
-        referenceMilliseconds,
-        candidateMilliseconds,
-        ratio: candidateMilliseconds / referenceMilliseconds,
-        runs,
-      };
-    } finally {
-      await referenceTimed.dispose();
-      await candidateTimed.dispose();
-    }
+    const timing = { executors: options.executors, runs, ...(options.threads ? { threads: options.threads } : {}) };
+    report.latency = await compareLatency(reference, candidate, firstSample, timing);
   }
   if (options.perLayer) report.layers = rankLayers(shared, layers);
   return report;

@@ -1,7 +1,9 @@
 export {
   type CompareOptions,
   type ComparisonReport,
+  compareLatency,
   compareModels,
+  type LatencyComparison,
   type LayerComparison,
   type OutputComparison,
 } from './compare.js';

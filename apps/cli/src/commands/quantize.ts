@@ -7,11 +7,12 @@ import {
   parseCalibrationTable,
   RANGE_METHODS,
   type RangeMethod,
+  firstSample,
 } from '@whittle/calibrate';
 import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
 import { type Model, verifyModel } from '@whittle/ir';
-import { type ComparisonReport, compareModels } from '@whittle/evaluate';
+import { compareLatency, type LatencyComparison } from '@whittle/evaluate';
 import { readModel, writeFileAtomicallySync, writeModel } from '@whittle/onnx/node';
 import { correctBiasesOnData, lowFidelityDiagnostic, type MeasuredBiasCorrectionResult } from '@whittle/quantize';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
@@ -190,10 +191,8 @@ async function correctBiases(
   return result;
 }
 
-type Latency = NonNullable<ComparisonReport['latency']>;
-
 /**
- * Median latency of both models on the first sample, in alternating runs (compareModels' timing), or a warning when
+ * Median latency of both models on the first sample, in alternating runs (compareLatency), or a warning when
  * ONNX Runtime cannot run them (timing is advice: it never fails the command).
  */
 async function measureLatency(
@@ -202,41 +201,33 @@ async function measureLatency(
   dataset: CalibrationDataset,
   runs: number,
   io: CliIo,
-): Promise<{ latency: Latency } | { failure: Diagnostic } | undefined> {
+): Promise<{ latency: LatencyComparison } | { failure: Diagnostic }> {
   const progress = new ProgressBar('time both models', 'runs', {
     write: io.stderr,
     interactive: io.interactive ?? false,
   });
-  let latency: Latency | undefined;
   try {
-    const report = await compareModels(reference, quantized, dataset, {
-      executors: ortExecutorFactory,
-      samples: 1,
-      latencyRuns: runs,
-    });
-    latency = report.latency;
+    const sample = await firstSample(dataset);
+    const latency = await compareLatency(reference, quantized, sample, { executors: ortExecutorFactory, runs });
+    progress.finish(
+      `latency ${formatMilliseconds(latency.referenceMilliseconds)} float → ` +
+        `${formatMilliseconds(latency.candidateMilliseconds)} quantized (${latency.ratio.toFixed(2)}x, median of ` +
+        `${latency.runs} runs)`,
+    );
+    return { latency };
   } catch (error) {
     progress.finish('could not time the models');
     const reason = error instanceof Error ? error.message : String(error);
-    return {
-      failure: { code: 'QUANTIZE_LATENCY_FAILED', severity: 'warning', message: `timing the models failed: ${reason}` },
-    };
+    const message = `timing the models failed: ${reason}`;
+    return { failure: { code: 'QUANTIZE_LATENCY_FAILED', severity: 'warning', message } };
   }
-  progress.finish(
-    latency
-      ? `latency ${formatMilliseconds(latency.referenceMilliseconds)} float → ` +
-          `${formatMilliseconds(latency.candidateMilliseconds)} quantized (${latency.ratio.toFixed(2)}x, median of ` +
-          `${latency.runs} runs)`
-      : 'no sample to time the models on',
-  );
-  return latency ? { latency } : undefined;
 }
 
 /** Slower than this, against the float model, is not noise: medians of 10 runs on one sample vary by a few %. */
 const NOT_FASTER_RATIO = 1.05;
 
 /** A warning when the quantized model is no faster than the float one on ONNX Runtime's CPU kernels. */
-function notFasterDiagnostic(latency: Latency): Diagnostic | undefined {
+function notFasterDiagnostic(latency: LatencyComparison): Diagnostic | undefined {
   if (latency.ratio < NOT_FASTER_RATIO) return undefined;
   return {
     code: 'QUANTIZE_NOT_FASTER',
