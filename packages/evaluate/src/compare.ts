@@ -188,7 +188,7 @@ export async function compareModels(
   };
   const runs = options.latencyRuns ?? 20;
   if (runs > 0 && firstSample) {
-    const timing = { executors: options.executors, runs, ...(options.threads ? { threads: options.threads } : {}) };
+    const timing = { executors: options.executors, runs, threads: options.threads };
     report.latency = await compareLatency(reference, candidate, firstSample, timing);
   }
   if (options.perLayer) report.layers = rankLayers(shared, layers);

@@ -24,7 +24,8 @@ import { ErrorAccumulator } from '@whittle/evaluate';
 import { DataType, type Model, type Node, outerValuesUsedBy, Tensor, type Value } from '@whittle/ir';
 import type { Diagnostic, ExecutorFactory, ExecutorTensor } from '@whittle/spec';
 import { WhittleError } from '@whittle/spec';
-import { isDequantizeLinear, readQdqParameters } from './static-qat.js';
+import { INT32_MAX, INT32_MIN } from './static-bias.js';
+import { isDequantizeLinear, quantizeReading, readQdqParameters } from './static-qat.js';
 
 /** Diagnostic and error codes of `correctBiasesOnData`. */
 export const MeasuredBiasCorrectionCodes = {
@@ -115,12 +116,9 @@ const FIDELITY_CEILING = 100;
  * a returned value's name to the DequantizeLinear output (callers address outputs by name) and renames the value.
  */
 function returnedAs(value: Value): string | undefined {
-  for (const { node } of value.uses) {
-    if (node.opType !== 'QuantizeLinear') continue;
-    for (const use of node.output(0)?.uses ?? []) {
-      const returned = use.node.output(0);
-      if (isDequantizeLinear(use.node) && returned && value.graph?.outputs.includes(returned)) return returned.name;
-    }
+  for (const use of quantizeReading(value)?.output(0)?.uses ?? []) {
+    const returned = use.node.output(0);
+    if (isDequantizeLinear(use.node) && returned && value.graph?.outputs.includes(returned)) return returned.name;
   }
   return undefined;
 }
@@ -422,7 +420,7 @@ export async function correctBiasesOnData(
           const step = Math.round((floatMeans[channel]! - quantizedMeans[channel]!) / scale);
           const next = bias.integers[channel]! + step;
           // A step that is not a number, or would leave int32, is not taken.
-          if (!Number.isFinite(step) || next > 2147483647 || next < -2147483648) continue;
+          if (!Number.isFinite(step) || next > INT32_MAX || next < INT32_MIN) continue;
           steps[channel] = step;
           bias.integers[channel] = next;
           if (step !== 0) changed = true;

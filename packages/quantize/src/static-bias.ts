@@ -6,8 +6,8 @@ import { DataType, type Node } from '@whittle/ir';
 import { roundHalfToEven } from './quantization-parameters.js';
 import type { StaticQuantizedTensor } from './static-weights.js';
 
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
 
 /**
  * The scale of each bias element, or undefined when the bias cannot be expressed (its length matches neither one

@@ -884,25 +884,25 @@ export class StaticPlanner {
       axis,
       range: range && { min: range.min, max: range.max },
     };
+    const dims = value.constant!.dims;
     let key = this.keyOf(value, 'weight', axis, type, symmetric, range?.min, range?.max);
-    let minimumScales: Float32Array | undefined;
-    if (floors && !this.weights.has(key)) {
+    // The shared quantization of this constant, made here when a floor must be checked against its scales.
+    let natural = this.weights.get(key)?.quantized;
+    if (floors) {
+      natural ??= quantizeStaticBytes(bytes, dims, settings);
+      const scales = natural.scales;
       // Only when a floor binds does the weight differ from the shared quantization of the same constant.
-      const natural = quantizeStaticBytes(bytes, value.constant!.dims, settings).scales;
-      if (natural.some((scale, channel) => (floors[floors.length === 1 ? 0 : channel] ?? 0) > scale)) {
-        minimumScales = floors;
+      if (scales.some((scale, channel) => (floors[floors.length === 1 ? 0 : channel] ?? 0) > scale)) {
         key = this.keyOf(value, 'weight', axis, type, symmetric, range?.min, range?.max, ...floors);
-      }
-    } else if (floors) {
-      const known = this.weights.get(key)!.quantized.scales;
-      if (known.some((scale, channel) => (floors[floors.length === 1 ? 0 : channel] ?? 0) > scale)) {
-        minimumScales = floors;
-        key = this.keyOf(value, 'weight', axis, type, symmetric, range?.min, range?.max, ...floors);
+        natural = undefined;
       }
     }
     const isNew = !this.weights.has(key);
-    const emitted = this.emitQuantized(value, key, () =>
-      quantizeStaticBytes(bytes, value.constant!.dims, { ...settings, minimumScales }),
+    const minimumScales = natural ? undefined : floors;
+    const emitted = this.emitQuantized(
+      value,
+      key,
+      () => natural ?? quantizeStaticBytes(bytes, dims, { ...settings, minimumScales }),
     );
     if (isNew) this.statistics.weightsQuantized++;
     node.setInput(index, this.dequantizeFor(node, emitted, value.name));

@@ -2,7 +2,7 @@
  * Weights of `quantize-static`: which axis carries the output channels of each op's weight, and the quantization of
  * float constants into integers with one scale per tensor or per channel.
  */
-import { DataType, type Node } from '@whittle/ir';
+import { DataType, elementCountOf, type Node } from '@whittle/ir';
 import { WhittleError } from '@whittle/spec';
 import {
   computeQuantizationParameters,
@@ -104,7 +104,7 @@ export function quantizeStaticBytes(
   const narrow = symmetric && (settings.narrow ?? false);
   const integers = integerRange(type, { narrow });
   const length = bytes.byteLength / 4;
-  const elements = dims.reduce((product, dim) => product * dim, 1);
+  const elements = elementCountOf(dims);
   if (length !== elements) {
     throw new WhittleError(
       'TENSOR_DATA_SIZE_MISMATCH',
@@ -116,11 +116,14 @@ export function quantizeStaticBytes(
   const inner = smallInteger(
     axis === undefined ? length : dims.slice(axis + 1).reduce((product, dim) => product * dim, 1),
   );
+  // The values as an array, for the JavaScript paths only: a copy when the bytes are not 4-byte aligned.
+  let floats: Float32Array | undefined;
+  const values = () => (floats ??= floatsOfBytes(bytes));
   // A symmetric range depends on the largest magnitude alone, which the kernels find.
   const { minima, maxima } =
     symmetric && settings.range === undefined
       ? magnitudeRanges(bytes, channels, inner)
-      : channelRanges(floatsOfBytes(bytes), channels, inner);
+      : channelRanges(values(), channels, inner);
   const scales = new Float32Array(channels);
   const zeroPoints = new Int32Array(channels);
   for (let channel = 0; channel < channels; channel++) {
@@ -137,7 +140,7 @@ export function quantizeStaticBytes(
   }
   const data = typedArrayFor(type, length);
   const parameters = { scales, zeroPoints, lowest: integers.min, highest: integers.max };
-  if (data instanceof Int32Array) quantizeWithoutKernels(floatsOfBytes(bytes), channels, inner, parameters, data);
+  if (data instanceof Int32Array) quantizeWithoutKernels(values(), channels, inner, parameters, data);
   else quantizeChannels(bytes, channels, inner, parameters, data);
   return { type, dims: [...dims], data, scales, zeroPoints, axis };
 }

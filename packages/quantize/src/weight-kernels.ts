@@ -141,7 +141,7 @@ interface Chunk {
 function chunksOf(length: number, channels: number, inner: number): { chunks: Chunk[]; largest: number } {
   const chunks: Chunk[] = [];
   if (length === 0) return { chunks, largest: 0 };
-  if (inner === 1 || inner <= BLOCK_VALUES) {
+  if (inner <= BLOCK_VALUES) {
     const unit = inner === 1 ? channels : inner;
     const step = Math.max(1, Math.floor(BLOCK_VALUES / unit)) * unit;
     for (let start = 0; start < length; start += step) {

@@ -234,6 +234,7 @@
     (param $width i32) (param $bias i32)
     (local $run i32) (local $index i32) (local $vectorEnd i32) (local $offset i32)
     (local $scale f32) (local $low f32) (local $high f32) (local $zeroPoint i32)
+    (local $scaleLanes v128) (local $lowLanes v128) (local $highLanes v128) (local $zeroPointLanes v128)
     (local.set $vectorEnd (i32.and (local.get $inner) (i32.const -4)))
     (block $runsDone
       (loop $runLoop
@@ -243,6 +244,11 @@
         (local.set $low (f32.load (i32.add (local.get $lows) (local.get $offset))))
         (local.set $high (f32.load (i32.add (local.get $highs) (local.get $offset))))
         (local.set $zeroPoint (i32.load (i32.add (local.get $zeroPoints) (local.get $offset))))
+        ;; The run's parameters in four lanes, once per run rather than once per vector.
+        (local.set $scaleLanes (f32x4.splat (local.get $scale)))
+        (local.set $lowLanes (f32x4.splat (local.get $low)))
+        (local.set $highLanes (f32x4.splat (local.get $high)))
+        (local.set $zeroPointLanes (i32x4.splat (local.get $zeroPoint)))
         (local.set $index (i32.const 0))
         (block $vectorsDone
           (loop $vectorLoop
@@ -250,10 +256,10 @@
             (call $storeVector (local.get $output)
               (call $quantizeVector
                 (v128.load (local.get $input))
-                (f32x4.splat (local.get $scale))
-                (f32x4.splat (local.get $low))
-                (f32x4.splat (local.get $high))
-                (i32x4.splat (local.get $zeroPoint)))
+                (local.get $scaleLanes)
+                (local.get $lowLanes)
+                (local.get $highLanes)
+                (local.get $zeroPointLanes))
               (local.get $width) (local.get $bias))
             (local.set $input (i32.add (local.get $input) (i32.const 16)))
             (local.set $output (i32.add (local.get $output) (i32.shl (local.get $width) (i32.const 2))))

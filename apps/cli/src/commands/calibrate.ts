@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { calibrate, RANGE_METHODS, serializeCalibrationTable } from '@whittle/calibrate';
+import { type CalibrationDataset, calibrate, RANGE_METHODS, serializeCalibrationTable } from '@whittle/calibrate';
 import { type ImagePreprocessing, openDataset } from '@whittle/calibrate/node';
+import type { Model } from '@whittle/ir';
 import { readModel, writeFileAtomicallySync } from '@whittle/onnx/node';
 import { ortExecutorFactory } from '@whittle/runtime-ort';
 import type { Command } from 'commander';
@@ -57,6 +58,19 @@ export function imageOptions(options: ImageCommandOptions): ImagePreprocessing |
   return Object.keys(image).length > 0 ? (image as ImagePreprocessing) : undefined;
 }
 
+/** The samples of --data for `model`: at most `limit` of them, images read with the image options. */
+export function openCommandDataset(
+  model: Model,
+  data: string,
+  options: { limit: number | undefined; image: ImagePreprocessing | undefined },
+  io: CliIo,
+): CalibrationDataset {
+  return openDataset(resolve(io.cwd, data), model, {
+    ...(options.limit ? { limit: options.limit } : {}),
+    ...(options.image ? { image: options.image } : {}),
+  });
+}
+
 export function addImageOptions(command: Command): Command {
   return command
     .option('--image-scale <number>', 'images: multiply pixel values (0-255) by this (default 1/255)')
@@ -92,10 +106,7 @@ export function addCalibrateCommand(program: Command, io: CliIo): void {
     }
     const image = imageOptions(options);
     const { model } = readModel(resolve(io.cwd, modelPath));
-    const dataset = openDataset(resolve(io.cwd, options.data), model, {
-      ...(samples ? { limit: samples } : {}),
-      ...(image ? { image } : {}),
-    });
+    const dataset = openCommandDataset(model, options.data, { limit: samples, image }, io);
     const progress = new ProgressBar('calibrate', 'samples', {
       write: io.stderr,
       interactive: io.interactive ?? false,

@@ -9,7 +9,6 @@ import {
   type RangeMethod,
   firstSample,
 } from '@whittle/calibrate';
-import { openDataset } from '@whittle/calibrate/node';
 import { Pipeline } from '@whittle/core';
 import { type Model, verifyModel } from '@whittle/ir';
 import { compareLatency, type LatencyComparison } from '@whittle/evaluate';
@@ -25,7 +24,7 @@ import { nodeCount, operatorCounts } from '../model-counts.js';
 import { printOutcome } from '../print-outcome.js';
 import { createRegistry, runPipeline, statisticsByPass } from '../registry.js';
 import { ProgressBar } from '../progress.js';
-import { addImageOptions, imageOptions } from './calibrate.js';
+import { addImageOptions, imageOptions, openCommandDataset } from './calibrate.js';
 
 const MODES = ['static', 'dynamic', 'fp16', 'bf16', 'weight-only'] as const;
 type Mode = (typeof MODES)[number];
@@ -119,12 +118,8 @@ export function quantizeSteps(mode: Mode, options: QuantizeCommandOptions, table
 
 /** The samples of --data, with --samples and the image options. */
 function dataFor(model: Model, data: string, options: QuantizeCommandOptions, io: CliIo): CalibrationDataset {
-  const image = imageOptions(options);
-  const samples = options.samples ? integerOption('--samples', options.samples, 1) : undefined;
-  return openDataset(resolve(io.cwd, data), model, {
-    ...(samples ? { limit: samples } : {}),
-    ...(image ? { image } : {}),
-  });
+  const limit = options.samples ? integerOption('--samples', options.samples, 1) : undefined;
+  return openCommandDataset(model, data, { limit, image: imageOptions(options) }, io);
 }
 
 /** The calibration table (from --calibration-table, or made on --data), and the samples of --data if given. */
@@ -315,17 +310,20 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     const nodesBefore = nodeCount(loaded.model);
     const operatorsBefore = operatorCounts(loaded.model);
     const calibration = mode === 'static' ? await calibrationTableFor(loaded.model, modelPath, options, io) : undefined;
-    // The float model, for measuring the quantized one against (the pipeline changes `loaded.model` in place).
-    const measures = calibration?.dataset && (options.biasCorrection === 'measured' || latencyRuns > 0);
-    const reference = measures ? readModel(input).model : undefined;
+    // With --data: the samples to correct biases on and to time the models on, against the float model (read again:
+    // the pipeline changes `loaded.model` in place).
+    const dataset = calibration?.dataset;
+    const correcting = dataset !== undefined && options.biasCorrection === 'measured';
+    const timing = dataset !== undefined && latencyRuns > 0;
+    const reference = correcting || timing ? readModel(input).model : undefined;
     const registry = await createRegistry([]);
     const run = (model: Model, steps: PipelineStep[]) =>
       runPipeline(registry, model, Pipeline.fromSteps(steps, registry), options.debug);
     const started = performance.now();
     const results = [await run(loaded.model, quantizeSteps(mode, options, calibration?.table))];
     let biasCorrection: MeasuredBiasCorrectionResult | undefined;
-    if (reference && calibration?.dataset && options.biasCorrection === 'measured') {
-      biasCorrection = await correctBiases(reference, results[0]!.model, calibration.dataset, io);
+    if (reference && dataset && correcting) {
+      biasCorrection = await correctBiases(reference, results[0]!.model, dataset, io);
       // The correction runs outside the pipeline: --debug verifies its result as the pipeline does a pass's.
       const problem = options.debug
         ? verifyModel(results[0]!.model).find((diagnostic) => diagnostic.severity === 'error')
@@ -347,11 +345,11 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
     // The passes and the measured bias correction (calibration reports its own time, timing the models is not).
     const milliseconds = performance.now() - started;
     // Timing is advice: the model is written first, and a failure to run it is a warning.
-    const timing =
-      reference && calibration?.dataset && latencyRuns > 0
-        ? await measureLatency(reference, result.model, calibration.dataset, latencyRuns, io)
+    const timed =
+      reference && dataset && timing
+        ? await measureLatency(reference, result.model, dataset, latencyRuns, io)
         : undefined;
-    const latency = timing && 'latency' in timing ? timing.latency : undefined;
+    const latency = timed && 'latency' in timed ? timed.latency : undefined;
     const report = {
       input: modelPath,
       output: options.output,
@@ -369,7 +367,7 @@ export function addQuantizeCommand(program: Command, io: CliIo): void {
         ...[
           biasCorrection && lowFidelityDiagnostic(biasCorrection),
           latency && notFasterDiagnostic(latency),
-          timing && 'failure' in timing ? timing.failure : undefined,
+          timed && 'failure' in timed ? timed.failure : undefined,
         ].filter((each) => each !== undefined),
       ],
     };
