@@ -379,39 +379,33 @@ export class StaticPlanner {
     return { min: override?.min ?? table?.min, max: override?.max ?? table?.max };
   }
 
-  /** Parameters from the overrides and the table; `fallback` completes a range they leave open. */
+  /**
+   * Parameters from the overrides and the table; `fallback` completes a range they leave open. With them, the names
+   * of the overrides they took: the value's own, and that of an op output folded into it (`foldedFrom`, never
+   * quantized itself) for its type or symmetry when the value has no override, for its range when the fallback
+   * (that output's range) filled a bound.
+   */
   private activationParameters(
     value: Value,
     fallback?: { min: number; max: number },
     foldedFrom?: Value,
-  ): ActivationParameters | undefined {
+  ): { params: ActivationParameters; overrides: string[] } | undefined {
     let { min, max } = this.rangeOf(value.name);
+    const filled = fallback !== undefined && (min === undefined || max === undefined);
     if (fallback) {
       min ??= fallback.min;
       max ??= fallback.max;
     }
     if (min === undefined || max === undefined) return undefined;
-    // The output of an op whose activation is folded is never quantized itself: its override (type, symmetry)
-    // applies to the activation's output, which stands for it.
-    const overrides = this.options.overrides;
-    const override = overrides.get(value.name) ?? (foldedFrom ? overrides.get(foldedFrom.name) : undefined);
-    return this.parametersFor(min, max, override);
-  }
-
-  /**
-   * The overrides that set the parameters activationParameters gives `target`: its own, and that of the op output
-   * folded into it when its type or symmetry (no own override) or its range (no own range) was taken.
-   */
-  private appliedOverrides(target: Value, foldedFrom?: Value): string[] {
-    const own = this.options.overrides.get(target.name);
-    const names = own ? [target.name] : [];
+    const own = this.options.overrides.get(value.name);
     const carried = foldedFrom ? this.options.overrides.get(foldedFrom.name) : undefined;
+    const overrides = own ? [value.name] : [];
     if (foldedFrom && carried) {
       const kind = !own && (carried.type !== undefined || carried.symmetric !== undefined);
-      const range = (carried.min !== undefined || carried.max !== undefined) && !this.hasRange(target);
-      if (kind || range) names.push(foldedFrom.name);
+      const range = filled && (carried.min !== undefined || carried.max !== undefined);
+      if (kind || range) overrides.push(foldedFrom.name);
     }
-    return names;
+    return { params: this.parametersFor(min, max, own ?? carried), overrides };
   }
 
   private parametersFor(min: number, max: number, override: ResolvedTensorOverride | undefined): ActivationParameters {
@@ -532,13 +526,13 @@ export class StaticPlanner {
         inputParams.push(undefined);
         return;
       }
-      const params = this.activationParameters(value);
-      if (!params) {
+      const planned = this.activationParameters(value);
+      if (!planned) {
         missing.push(value.name);
         return;
       }
-      fresh.push({ value, params, applied: this.appliedOverrides(value) });
-      inputParams.push(params);
+      fresh.push({ value, params: planned.params, applied: planned.overrides });
+      inputParams.push(planned.params);
     });
     // An op on integers only (shape arithmetic) is not a candidate.
     if (floatInputs === 0 && missing.length === 0) return;
@@ -555,10 +549,10 @@ export class StaticPlanner {
           : undefined;
       const target = folded?.output ?? output;
       if (this.stateOf(target)) continue;
-      const params = folded
+      const planned = folded
         ? this.activationParameters(target, this.foldedRange(output, folded), output)
         : this.activationParameters(target);
-      if (params) fresh.push({ value: target, params, applied: this.appliedOverrides(target, folded && output) });
+      if (planned) fresh.push({ value: target, params: planned.params, applied: planned.overrides });
       else if (placement.kind === 'concat') unionOutputs.push(target);
       else missing.push(target.name);
     }
@@ -570,7 +564,7 @@ export class StaticPlanner {
         fresh.push({
           value: output,
           params: this.parametersFor(union.min, union.max, this.options.overrides.get(output.name)),
-          applied: this.appliedOverrides(output),
+          applied: this.options.overrides.has(output.name) ? [output.name] : [],
         });
     }
 
@@ -627,7 +621,7 @@ export class StaticPlanner {
       if (this.stateOf(output)) continue;
       const override = this.options.overrides.get(output.name);
       const own = override !== undefined && (override.type !== undefined || this.hasRange(output));
-      const params = own ? this.activationParameters(output, this.unionOf([state.params])) : state.params;
+      const params = own ? this.activationParameters(output, this.unionOf([state.params]))?.params : state.params;
       if (!params) continue;
       this.commitState(this.newState(output, params, own ? undefined : state));
       if (own) this.usedOverrides.add(output.name);
